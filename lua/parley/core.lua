@@ -1,0 +1,193 @@
+--- The Lua half of parley's core: `expect` and `on` for every connection.
+-- Reading and framing are C++; matching a reply against what the script wants, and saying
+-- clearly what went wrong when it does not match, is here.
+-- @module parley.core
+
+local parley = require "parley"
+local methods = parley.conn_methods
+
+local M = {}
+
+--- Patterns are matched on at most this many bytes of a reply's text, so that a hostile reply
+-- cannot make a pattern backtrack for minutes.
+M.PATTERN_SUBJECT_MAX = 64 * 1024
+
+local function codes()
+  local ok, mod = pcall(require, "parley.codes")
+  return ok and mod or nil
+end
+
+--- A matcher for one expectation: a code (250 or "250"), a class ("2xx", "25x"), a function
+-- taking the reply, or any other string as a Lua pattern on the reply's text.
+-- @return function(reply) -> boolean, and a description for failure messages
+function M.matcher(spec)
+  local kind = type(spec)
+  if kind == "number" then
+    return function(r) return r.code == spec end, tostring(spec)
+  elseif kind == "string" then
+    if spec:match("^%d%d%d$") then
+      local n = tonumber(spec)
+      return function(r) return r.code == n end, spec
+    end
+    if spec:match("^[1-5][0-9x]x$") then
+      local prefix = spec:gsub("x", "")
+      return function(r)
+        return r.code ~= nil and tostring(r.code):sub(1, #prefix) == prefix
+      end, spec
+    end
+    local ok, err = pcall(string.find, "", spec)
+    if not ok then
+      parley.raise(2, "script", "expect: bad pattern " .. string.format("%q", spec) .. ": " .. tostring(err))
+    end
+    return function(r)
+      local text = r.text or ""
+      if #text > M.PATTERN_SUBJECT_MAX then text = text:sub(1, M.PATTERN_SUBJECT_MAX) end
+      return text:find(spec) ~= nil
+    end, "pattern " .. string.format("%q", spec)
+  elseif kind == "function" then
+    return spec, "a reply the script's test accepts"
+  end
+  parley.raise(2, "script", "expect: cannot match on a " .. kind ..
+    " (give a code like 250, a class like \"2xx\", or a Lua pattern)")
+end
+
+-- Turns what expect was given into a list of alternatives and the timeout/eof branches.
+local function alternatives(spec)
+  local alts, opts = {}, {}
+  if type(spec) == "table" and getmetatable(spec) == nil then
+    for _, alt in ipairs(spec) do
+      local match, fn = alt, nil
+      if type(alt) == "table" then match, fn = alt[1], alt[2] end
+      local m, d = M.matcher(match)
+      alts[#alts + 1] = { match = m, desc = d, fn = fn }
+    end
+    if type(spec.timeout) == "function" then
+      opts.on_timeout = spec.timeout
+    elseif type(spec.timeout) == "number" then
+      opts.seconds = spec.timeout
+    end
+    opts.on_eof = spec.eof
+    if #alts == 0 then parley.raise(2, "script", "expect: no alternative given") end
+  else
+    local m, d = M.matcher(spec)
+    alts[1] = { match = m, desc = d }
+  end
+  return alts, opts
+end
+
+--- A reply as one line for messages: "550 5.1.1 text" (and how many more lines).
+function M.show_reply(r)
+  local first = (r.lines and r.lines[1]) or r.text or ""
+  local s = r.code and (r.code .. " " .. first) or first
+  if r.lines and #r.lines > 1 then s = s .. string.format(" (+%d more lines)", #r.lines - 1) end
+  return s
+end
+
+local function printable(bytes)
+  return (bytes:gsub("[%c\127-\255]", function(c)
+    if c == "\r" then return "\\r" elseif c == "\n" then return "\\n" elseif c == "\t" then return c end
+    return string.format("\\x%02x", c:byte())
+  end))
+end
+
+local function wanted(alts)
+  local parts = {}
+  for i, a in ipairs(alts) do parts[i] = a.desc end
+  return table.concat(parts, " or ")
+end
+
+local function fail_expect(c, alts, r, why, waited, seconds)
+  local lines = {}
+  local head = "expected " .. wanted(alts) .. ", "
+  if r then
+    head = head .. "got: " .. M.show_reply(r)
+  elseif why == "timeout" then
+    head = head .. string.format("but nothing came from %s within %g s", c.peer, seconds)
+  elseif why == "eof" then
+    head = head .. "but " .. c.peer .. " closed the connection"
+  else
+    head = head .. "but the connection was closed"
+  end
+  lines[1] = head
+  local meaning = r and codes() and codes().meaning and codes().meaning(r)
+  if meaning then lines[#lines + 1] = "  meaning: " .. meaning end
+  lines[#lines + 1] = string.format("  waited %.3f s of the %g s timeout on connection %d to %s",
+    waited, seconds, c.id, c.peer)
+  local pending = c:pending()
+  if not r and pending > 0 then
+    lines[#lines + 1] = string.format("  an incomplete reply of %d bytes was received", pending)
+  end
+  local last = c:last_bytes()
+  if #last > 0 then lines[#lines + 1] = '  last bytes received: "' .. printable(last) .. '"' end
+  local kind = r and "expect" or (why == "timeout" and "timeout" or "eof")
+  parley.raise(1, kind, table.concat(lines, "\n"))
+end
+
+local function strict_check(c, r)
+  if not parley.options.strict then return end
+  local problems = {}
+  for _, v in ipairs(r.violations or {}) do problems[#problems + 1] = v end
+  local cm = codes()
+  if cm and cm.check_grammar and c.framing == "smtp" then
+    for _, v in ipairs(cm.check_grammar(r, c.last_command) or {}) do problems[#problems + 1] = v end
+  end
+  if #problems > 0 then
+    parley.raise(1, "protocol", "protocol violation (--strict) in reply \"" .. M.show_reply(r) ..
+      "\" from " .. c.peer .. ": " .. table.concat(problems, "; "))
+  end
+end
+
+--- Reads the next reply and checks it against what the script expects.
+-- `spec` is a code, a class, a pattern, a function, or a table of alternatives
+-- `{ {match, fn}, ..., timeout = fn|seconds, eof = fn }`; the first that matches wins and its
+-- function's results are expect's results (without a function, the reply). Handlers installed
+-- with `on` are tried first. A reply that matches nothing fails the conversation (exit 1).
+-- @param timeout optional seconds (or `{timeout=s}`): a deadline for the whole wait
+function methods:expect(spec, timeout)
+  local alts, opts = alternatives(spec)
+  if type(timeout) == "number" then
+    opts.seconds = timeout
+  elseif type(timeout) == "table" and timeout.timeout then
+    opts.seconds = timeout.timeout
+  end
+  local seconds = opts.seconds or self.timeout
+  local started = parley.clock()
+  local r, why = self:read_reply(seconds)
+  local waited = parley.clock() - started
+  if not r then
+    if why == "timeout" and opts.on_timeout then return opts.on_timeout(self) end
+    if why == "eof" and opts.on_eof then return opts.on_eof(self) end
+    fail_expect(self, alts, nil, why, waited, seconds)
+  end
+  strict_check(self, r)
+  for _, h in ipairs(self._on or {}) do
+    if h.match(r) then return h.fn(r, self) end
+  end
+  for _, a in ipairs(alts) do
+    if a.match(r) then
+      if a.fn then return a.fn(r, self) end
+      return r
+    end
+  end
+  fail_expect(self, alts, r, nil, waited, seconds)
+end
+
+--- Installs a handler checked before every later `expect` on this connection (like Tcl's
+-- expect_before): `c:on("421", function(r) fail("server is shutting down") end)`.
+-- @return the connection
+function methods:on(spec, fn)
+  if type(fn) ~= "function" then parley.raise(2, "script", "on: a function is needed") end
+  local m = M.matcher(spec)
+  local list = self._on or {}
+  list[#list + 1] = { match = m, fn = fn }
+  self._on = list
+  return self
+end
+
+--- Removes every handler installed with `on`.
+function methods:off()
+  self._on = nil
+  return self
+end
+
+return M

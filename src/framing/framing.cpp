@@ -1,0 +1,265 @@
+// The input buffer, the line framer and the SMTP reply framer.
+#include <algorithm>
+#include <cstring>
+
+#include "framing/framers.hpp"
+
+namespace parley::framing {
+
+//---------------------------------------------------------------------------------------------
+// InputBuffer
+
+void InputBuffer::append(std::string_view bytes) {
+  // Compact when the consumed prefix dominates, so a long conversation does not grow the string.
+  if (start_ > 0 && start_ >= data_.size() / 2) {
+    data_.erase(0, start_);
+    scanned_ -= std::min(scanned_, start_);
+    start_ = 0;
+  }
+  data_.append(bytes);
+}
+
+// Consumed bytes stay in data_ until the next append(): a framer may take a view(), consume
+// and then copy the consumed bytes into a unit's raw field.
+void InputBuffer::consume(std::size_t n) {
+  n = std::min(n, size());
+  start_ += n;
+  // Keep scan_from_ pointing at the same byte; once consumed past it, [start_, scanned_) is
+  // still known to hold no '\n'.
+  scan_from_ = scan_from_ > n ? scan_from_ - n : 0;
+}
+
+std::size_t InputBuffer::find_lf(std::size_t from) {
+  std::size_t abs_from = start_ + from;
+  // [start_ + scan_from_, scanned_) is known to hold no '\n'.
+  bool known = from >= scan_from_ && abs_from <= scanned_;
+  std::size_t begin = known ? scanned_ : abs_from;
+  const char* base = data_.data();
+  const void* hit =
+      begin < data_.size() ? std::memchr(base + begin, '\n', data_.size() - begin) : nullptr;
+  if (hit == nullptr) {
+    if (!known) scan_from_ = from;
+    scanned_ = data_.size();
+    return std::string_view::npos;
+  }
+  return static_cast<std::size_t>(static_cast<const char*>(hit) - base) - start_;
+}
+
+std::string InputBuffer::take_all() {
+  std::string out(view());
+  consume(size());
+  return out;
+}
+
+//---------------------------------------------------------------------------------------------
+// Lines
+
+std::optional<std::string> take_line(InputBuffer& in, const Limits& limits, bool& bare_lf,
+                                     std::string& error) {
+  std::size_t lf = in.find_lf();
+  if (lf == std::string_view::npos) {
+    // A line of max_line bytes may be buffered with its CR, waiting for the LF.
+    if (in.size() > limits.max_line && in.size() - limits.max_line > 1) {
+      error = "line longer than " + std::to_string(limits.max_line) + " bytes (no line end in " +
+              std::to_string(in.size()) + " bytes received)";
+    }
+    return std::nullopt;
+  }
+  std::string_view v = in.view();
+  bare_lf = !(lf > 0 && v[lf - 1] == '\r');
+  std::size_t len = bare_lf ? lf : lf - 1;
+  if (len > limits.max_line) {
+    error = "line longer than " + std::to_string(limits.max_line) + " bytes (" +
+            std::to_string(len) + " bytes)";
+    return std::nullopt;
+  }
+  std::string line(v.substr(0, len));
+  in.consume(lf + 1);
+  return line;
+}
+
+namespace {
+
+class LineFramer final : public Framer {
+ public:
+  explicit LineFramer(const Limits& limits) : limits_(limits) {}
+
+  Status next(InputBuffer& in, Unit& out, std::string& error) override {
+    error.clear();
+    bool bare_lf = false;
+    std::size_t before = in.size();
+    std::string_view v = in.view();
+    auto line = take_line(in, limits_, bare_lf, error);
+    if (!line) return error.empty() ? Status::need_more : Status::error;
+    out = Unit{};
+    out.raw.assign(v.substr(0, before - in.size()));
+    out.text = *line;
+    out.lines.push_back(std::move(*line));
+    if (bare_lf) out.violations.emplace_back("line ended in a bare LF, not CRLF");
+    return Status::unit;
+  }
+  void reset() override {}
+
+ private:
+  Limits limits_;
+};
+
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+}  // namespace
+
+std::optional<SmtpLine> parse_smtp_line(std::string_view line) {
+  if (line.size() < 3 || !is_digit(line[0]) || !is_digit(line[1]) || !is_digit(line[2])) {
+    return std::nullopt;
+  }
+  int code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+  if (line.size() == 3) return SmtpLine{code, false, {}};
+  if (line[3] == '-') return SmtpLine{code, true, line.substr(4)};
+  if (line[3] == ' ') return SmtpLine{code, false, line.substr(4)};
+  return std::nullopt;
+}
+
+std::string_view parse_enhanced(std::string_view text) {
+  // class "." subject "." detail, with class 2, 4 or 5, subject 1-3 digits, detail 1-3 digits.
+  std::size_t i = 0;
+  auto digits = [&](std::size_t max) {
+    std::size_t n = 0;
+    while (i < text.size() && is_digit(text[i]) && n < max) ++i, ++n;
+    return n > 0 && (i >= text.size() || !is_digit(text[i]));
+  };
+  if (text.empty() || (text[0] != '2' && text[0] != '4' && text[0] != '5')) return {};
+  i = 1;
+  if (i >= text.size() || text[i++] != '.') return {};
+  if (!digits(3) || i >= text.size() || text[i++] != '.') return {};
+  if (!digits(3)) return {};
+  if (i < text.size() && text[i] != ' ') return {};
+  return text.substr(0, i);
+}
+
+namespace {
+
+// SMTP replies: "ddd-text" lines continue a reply, "ddd text" (or "ddd") ends it. A line
+// without a code outside a reply is a reply of its own with no code. Inside a reply, a line
+// without a code is kept as a continuation and noted; a final line with another code ends the
+// reply and is noted (waiting for the "right" code could wait forever).
+class SmtpFramer final : public Framer {
+ public:
+  explicit SmtpFramer(const Limits& limits) : limits_(limits) {}
+
+  Status next(InputBuffer& in, Unit& out, std::string& error) override {
+    error.clear();
+    for (;;) {
+      std::string_view v = in.view();
+      bool bare_lf = false;
+      std::size_t before = in.size();
+      auto line = take_line(in, limits_, bare_lf, error);
+      if (!line) {
+        if (!error.empty()) {
+          reset();
+          return Status::error;
+        }
+        return Status::need_more;
+      }
+      std::size_t used = before - in.size();
+      if (pending_.raw.size() + used > limits_.max_unit) {
+        error = "reply larger than " + std::to_string(limits_.max_unit) + " bytes";
+        reset();
+        return Status::error;
+      }
+      pending_.raw.append(v.substr(0, used));
+      if (bare_lf && !noted_bare_lf_) {
+        pending_.violations.emplace_back("line ended in a bare LF, not CRLF");
+        noted_bare_lf_ = true;
+      }
+      auto parsed = parse_smtp_line(*line);
+      if (!in_reply_) {
+        if (!parsed) return finish_uncoded(std::move(*line), out);
+        in_reply_ = true;
+        pending_.code = parsed->code;
+        pending_.enhanced = std::string(parse_enhanced(parsed->text));
+        if (!pending_.enhanced.empty() && pending_.enhanced[0] - '0' != parsed->code / 100) {
+          pending_.violations.emplace_back("enhanced code " + pending_.enhanced +
+                                           " is of another class than " +
+                                           std::to_string(parsed->code));
+        }
+      }
+      if (pending_.lines.size() >= limits_.max_lines) {
+        error = "reply of more than " + std::to_string(limits_.max_lines) + " lines";
+        reset();
+        return Status::error;
+      }
+      if (!parsed) {
+        note("continuation line without a reply code: " + line->substr(0, 60));
+        pending_.lines.push_back(std::move(*line));
+        continue;
+      }
+      if (parsed->code != *pending_.code) {
+        note("reply codes differ within one reply (" + std::to_string(*pending_.code) + " and " +
+             std::to_string(parsed->code) + ")");
+      }
+      pending_.lines.emplace_back(parsed->text);
+      if (!parsed->more) return finish(out);
+    }
+  }
+
+  void reset() override {
+    pending_ = Unit{};
+    in_reply_ = false;
+    noted_bare_lf_ = false;
+  }
+
+ private:
+  void note(std::string what) {
+    if (std::find(pending_.violations.begin(), pending_.violations.end(), what) ==
+        pending_.violations.end()) {
+      pending_.violations.push_back(std::move(what));
+    }
+  }
+
+  Status finish_uncoded(std::string line, Unit& out) {
+    pending_.text = line;
+    pending_.lines.push_back(std::move(line));
+    out = std::move(pending_);
+    reset();
+    return Status::unit;
+  }
+
+  Status finish(Unit& out) {
+    std::string text;
+    for (std::size_t i = 0; i < pending_.lines.size(); ++i) {
+      if (i > 0) text += '\n';
+      text += pending_.lines[i];
+    }
+    pending_.text = std::move(text);
+    out = std::move(pending_);
+    reset();
+    return Status::unit;
+  }
+
+  Limits limits_;
+  Unit pending_;
+  bool in_reply_ = false;
+  bool noted_bare_lf_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Framer> make_line_framer(const Limits& limits) {
+  return std::make_unique<LineFramer>(limits);
+}
+
+std::unique_ptr<Framer> make_smtp_framer(const Limits& limits) {
+  return std::make_unique<SmtpFramer>(limits);
+}
+
+std::unique_ptr<Framer> make_framer(std::string_view kind, const Limits& limits) {
+  if (kind == "line") return make_line_framer(limits);
+  if (kind == "smtp") return make_smtp_framer(limits);
+  if (kind == "pop3") return make_pop3_framer(limits);
+  if (kind == "imap") return make_imap_framer(limits);
+  return nullptr;
+}
+
+}  // namespace parley::framing

@@ -1,0 +1,103 @@
+// Framing: turns received bytes into protocol units (lines, SMTP replies, POP3 responses,
+// IMAP responses). Pure C++ over byte buffers, no I/O, so it can be unit-tested and fuzzed.
+//
+// A framer is fed an InputBuffer that grows as bytes arrive. next() either produces one unit
+// (and consumes its bytes from the buffer), asks for more bytes, or reports a framing error
+// (a limit exceeded, a malformed literal). Framers keep state between calls so that a unit
+// that arrives in many small reads is scanned once, not once per read.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace parley::framing {
+
+/// Bounds that keep a hostile or broken peer from making us buffer without end.
+struct Limits {
+  std::size_t max_line = 64 * 1024;         ///< one line, CRLF excluded
+  std::size_t max_unit = 64 * 1024 * 1024;  ///< one whole unit (reply, block, response)
+  std::size_t max_lines = 100000;           ///< lines in one multi-line unit
+};
+
+/// Received bytes not yet consumed. Remembers how far it has searched for a line end so that a
+/// line trickled in byte by byte is scanned once.
+class InputBuffer {
+ public:
+  void append(std::string_view bytes);
+  std::string_view view() const { return std::string_view(data_).substr(start_); }
+  std::size_t size() const { return data_.size() - start_; }
+  bool empty() const { return size() == 0; }
+  /// Drops n bytes from the front.
+  void consume(std::size_t n);
+  /// Position (relative to view()) of the first '\n' at or after `from`, or npos.
+  /// Searching is resumed where an earlier call with the same `from` stopped.
+  std::size_t find_lf(std::size_t from = 0);
+  /// Moves everything out (for starttls refusal messages and close warnings).
+  std::string take_all();
+  /// Room for `n` more bytes at the end, to read into directly; commit() says how many came.
+  char* prepare(std::size_t n);
+  void commit(std::size_t n);
+
+ private:
+  std::string data_;
+  std::size_t start_ = 0;
+  std::size_t scanned_ = 0;  ///< absolute offset up to which no '\n' exists (for scan_from_)
+  std::size_t scan_from_ = 0;
+  std::size_t prepared_ = 0;
+};
+
+/// One unit of a protocol, shaped for every framing. Fields that do not apply stay empty.
+struct Unit {
+  std::optional<int> code;          ///< SMTP: the three-digit code; nil for a line without one
+  std::string status;               ///< POP3: "+OK", "-ERR" or "+"; IMAP: the tag, "*" or "+"
+  std::string enhanced;             ///< SMTP: "2.1.0" when the first line carries one
+  std::string text;                 ///< SMTP coded: text after codes, lines joined by "\n";
+                                    ///< otherwise the whole first line
+  std::vector<std::string> lines;   ///< SMTP: each line's text; POP3 block: unstuffed lines;
+                                    ///< IMAP: the line segments around literals
+  std::vector<std::string> literals;///< IMAP: literal payloads in order
+  std::string raw;                  ///< every byte of the unit as received
+  std::vector<std::string> violations;  ///< grammar notes ("bare LF", "codes differ", ...)
+};
+
+enum class Status { unit, need_more, error };
+
+class Framer {
+ public:
+  virtual ~Framer() = default;
+  /// Tries to take one unit from the front of `in`. On Status::error `error` says what is
+  /// wrong; the framer should then be reset() before it is used again.
+  virtual Status next(InputBuffer& in, Unit& out, std::string& error) = 0;
+  /// Forgets any partly framed unit (the bytes stay in the buffer).
+  virtual void reset() = 0;
+  /// POP3: the next +OK response is followed by a dot-terminated block (LIST, RETR, ...).
+  /// Other framers ignore it.
+  virtual void want_block() {}
+};
+
+/// "line", "smtp", "pop3", "imap"; nullptr for an unknown name.
+std::unique_ptr<Framer> make_framer(std::string_view kind, const Limits& limits);
+
+/// Splits one line off the front of `in` (CRLF or bare LF). Returns nullopt when no full line
+/// is buffered; sets `error` and returns nullopt when the line exceeds limits.max_line.
+/// `bare_lf` tells whether the line ended in LF alone.
+std::optional<std::string> take_line(InputBuffer& in, const Limits& limits, bool& bare_lf,
+                                     std::string& error);
+
+/// SMTP reply-line grammar: "ddd" followed by '-', ' ' or the end of the line.
+/// Returns the code and whether the line continues the reply ('-').
+struct SmtpLine {
+  int code;
+  bool more;
+  std::string_view text;
+};
+std::optional<SmtpLine> parse_smtp_line(std::string_view line);
+
+/// RFC 3463 enhanced status code at the start of `text` ("5.1.1 ..."), or empty.
+std::string_view parse_enhanced(std::string_view text);
+
+}  // namespace parley::framing

@@ -1,0 +1,146 @@
+// Deadline-bounded reads, writes and handshakes on one transport.
+#include "net/connection.hpp"
+
+#include <boost/asio/error.hpp>
+#include <boost/asio/ssl/error.hpp>
+
+namespace parley::net {
+
+namespace {
+constexpr std::size_t kRecentMax = 256;
+constexpr std::size_t kReadMax = 64 * 1024;
+constexpr auto kTlsShutdownLimit = std::chrono::seconds(2);
+}  // namespace
+
+Connection::Connection(asio::io_context& io, std::unique_ptr<Transport> transport,
+                       std::string peer)
+    : transport_(std::move(transport)), timer_(io), peer_(std::move(peer)) {}
+
+Connection::~Connection() {
+  if (!closed_) transport_->close();
+}
+
+void Connection::begin(Clock::time_point deadline) {
+  busy_ = true;
+  timed_out_ = false;
+  unsigned generation = ++generation_;
+  timer_.expires_at(deadline);
+  timer_.async_wait([self = shared_from_this(), generation](const error_code& ec) {
+    if (ec || generation != self->generation_ || !self->busy_) return;
+    self->timed_out_ = true;
+    self->transport_->cancel();
+  });
+}
+
+void Connection::finish(Done& done, Outcome outcome) {
+  busy_ = false;
+  timer_.cancel();
+  done(outcome);
+}
+
+Outcome Connection::failure(const error_code& ec) const {
+  if (closed_) return {End::closed, {}};
+  if (timed_out_) return {End::timeout, {}};
+  if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) return {End::eof, {}};
+  return {End::error, ec.message()};
+}
+
+void Connection::wait_for(Clock::time_point deadline, Extract extract, Done done) {
+  if (closed_) return done({End::closed, {}});
+  begin(deadline);
+  read_more(std::move(extract), std::move(done));
+}
+
+void Connection::read_more(Extract extract, Done done) {
+  if (eof_) {
+    // Nothing more will come: let the extractor take a partial unit, else report the end.
+    bool taken = extract(input_, true);
+    return finish(done, taken ? Outcome{} : Outcome{End::eof, {}});
+  }
+  char* room = input_.prepare(read_size_);
+  transport_->read_some(
+      asio::buffer(room, read_size_),
+      [self = shared_from_this(), extract = std::move(extract), done = std::move(done)](
+          const error_code& ec, std::size_t n) mutable {
+        self->input_.commit(n);
+        if (n > 0) {
+          std::string_view got = self->input_.view().substr(self->input_.size() - n);
+          self->recent_.append(got.substr(got.size() > kRecentMax ? got.size() - kRecentMax : 0));
+          if (self->recent_.size() > kRecentMax) self->recent_.erase(0, self->recent_.size() - kRecentMax);
+          if (n == self->read_size_ && self->read_size_ < kReadMax) self->read_size_ *= 2;
+        }
+        if (self->closed_) return self->finish(done, {End::closed, {}});
+        if (n > 0 && extract(self->input_, false)) return self->finish(done, {});
+        if (ec) {
+          Outcome out = self->failure(ec);
+          if (out.end == End::eof) {
+            self->eof_ = true;
+            return self->read_more(std::move(extract), std::move(done));
+          }
+          return self->finish(done, out);
+        }
+        if (self->timed_out_) return self->finish(done, {End::timeout, {}});
+        self->read_more(std::move(extract), std::move(done));
+      });
+}
+
+void Connection::write(std::string bytes, Clock::time_point deadline, Done done) {
+  if (closed_) return done({End::closed, {}});
+  begin(deadline);
+  auto data = std::make_shared<std::string>(std::move(bytes));
+  transport_->write_all(asio::buffer(*data), [self = shared_from_this(), data,
+                                              done = std::move(done)](const error_code& ec,
+                                                                      std::size_t) mutable {
+    self->finish(done, ec ? self->failure(ec) : Outcome{});
+  });
+}
+
+void Connection::handshake(std::shared_ptr<ssl::context> ctx, const ClientTlsOptions* client,
+                           Clock::time_point deadline, Done done) {
+  if (closed_) return done({End::closed, {}});
+  begin(deadline);
+  transport_->handshake(std::move(ctx), client,
+                        [self = shared_from_this(), done = std::move(done)](
+                            const error_code& ec) mutable {
+                          Outcome out;
+                          if (ec) {
+                            out = self->failure(ec);
+                            if (out.end == End::error || out.end == End::eof) {
+                              out.end = End::error;
+                              out.error = ec.message();
+                              std::string more = openssl_errors();
+                              if (more != "unknown OpenSSL error" &&
+                                  more.find(out.error) == std::string::npos) {
+                                out.error += " (" + more + ")";
+                              }
+                              if (ec == asio::error::eof ||
+                                  ec == asio::ssl::error::stream_truncated) {
+                                out.error = "the peer closed the connection during the handshake";
+                              }
+                            }
+                          }
+                          self->finish(done, out);
+                        });
+}
+
+void Connection::close() {
+  if (closed_) return;
+  closed_ = true;
+  if (busy_ || !transport_->is_tls() || eof_) {
+    transport_->cancel();
+    transport_->close();
+    return;
+  }
+  // close_notify, bounded: a peer that never answers it must not hold the process.
+  auto self = shared_from_this();
+  timer_.expires_after(kTlsShutdownLimit);
+  timer_.async_wait([self](const error_code& ec) {
+    if (!ec) self->transport_->close();
+  });
+  transport_->tls_shutdown([self](const error_code&) {
+    self->timer_.cancel();
+    self->transport_->close();
+  });
+}
+
+}  // namespace parley::net

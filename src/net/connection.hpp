@@ -1,0 +1,73 @@
+// A connection: a transport, the bytes received and not yet consumed, and one operation at a
+// time bounded by a deadline. Knows nothing of Lua; completion handlers report an Outcome.
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "framing/framing.hpp"
+#include "net/transport.hpp"
+
+namespace parley::net {
+
+using Clock = std::chrono::steady_clock;
+
+enum class End { done, eof, timeout, error, closed };
+
+struct Outcome {
+  End end = End::done;
+  std::string error;  ///< for End::error: what the system said
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  /// Takes what the caller wants from the buffer; true when satisfied. `eof` tells that no
+  /// more bytes will come.
+  using Extract = std::function<bool(framing::InputBuffer&, bool eof)>;
+  using Done = std::function<void(const Outcome&)>;
+
+  Connection(asio::io_context& io, std::unique_ptr<Transport> transport, std::string peer);
+  ~Connection();
+
+  /// Reads until `extract` is satisfied, the peer closes, the deadline passes or an error.
+  /// Call only when extract() on the buffered bytes alone was not satisfied.
+  void wait_for(Clock::time_point deadline, Extract extract, Done done);
+  void write(std::string bytes, Clock::time_point deadline, Done done);
+  /// TLS handshake in place, client side when `client` is set.
+  void handshake(std::shared_ptr<ssl::context> ctx, const ClientTlsOptions* client,
+                 Clock::time_point deadline, Done done);
+  /// Closes now; a TLS session is shut down gracefully in the background (bounded).
+  void close();
+
+  framing::InputBuffer& input() { return input_; }
+  bool busy() const { return busy_; }
+  bool closed() const { return closed_; }
+  bool at_eof() const { return eof_; }
+  Transport& transport() { return *transport_; }
+  const std::string& peer() const { return peer_; }
+  /// Bytes received from the peer so far (for "last bytes received" in failure reports).
+  const std::string& recent() const { return recent_; }
+
+ private:
+  void begin(Clock::time_point deadline);
+  void finish(Done& done, Outcome outcome);
+  void read_more(Extract extract, Done done);
+  Outcome failure(const error_code& ec) const;
+
+  std::unique_ptr<Transport> transport_;
+  asio::steady_timer timer_;
+  framing::InputBuffer input_;
+  std::string peer_;
+  std::string recent_;
+  std::size_t read_size_ = 1024;
+  unsigned generation_ = 0;
+  bool busy_ = false;
+  bool timed_out_ = false;
+  bool closed_ = false;
+  bool eof_ = false;
+};
+
+}  // namespace parley::net

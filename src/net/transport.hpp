@@ -1,0 +1,110 @@
+// Byte streams a conversation runs over: TCP, unix sockets (both upgradable to TLS in place)
+// and a spawned program's stdin/stdout.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "net/tls.hpp"
+
+namespace parley::net {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+using IoHandler = std::function<void(const error_code&, std::size_t)>;
+using DoneHandler = std::function<void(const error_code&)>;
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual void read_some(asio::mutable_buffer buffer, IoHandler handler) = 0;
+  /// Writes every byte, or fails.
+  virtual void write_all(asio::const_buffer buffer, IoHandler handler) = 0;
+  /// Aborts pending operations; they complete with operation_aborted.
+  virtual void cancel() = 0;
+  virtual void close() = 0;
+  /// Bytes the kernel holds that were not read yet (best effort).
+  virtual std::size_t available() { return 0; }
+
+  virtual bool can_tls() const { return false; }
+  virtual bool is_tls() const { return false; }
+  /// Moves the live stream under TLS and runs the handshake (client when `client` is set).
+  virtual void handshake(std::shared_ptr<ssl::context> ctx, const ClientTlsOptions* client,
+                         DoneHandler done);
+  virtual void tls_shutdown(DoneHandler done) { done({}); }
+  virtual SSL* native_ssl() { return nullptr; }
+};
+
+/// TCP or unix stream socket, plain until handshake() puts it under TLS.
+template <typename Socket>
+class SocketTransport final : public Transport {
+ public:
+  explicit SocketTransport(Socket socket) : plain_(std::move(socket)) {}
+
+  void read_some(asio::mutable_buffer buffer, IoHandler handler) override {
+    if (tls_) {
+      tls_->async_read_some(buffer, std::move(handler));
+    } else {
+      plain_->async_read_some(buffer, std::move(handler));
+    }
+  }
+  void write_all(asio::const_buffer buffer, IoHandler handler) override {
+    if (tls_) {
+      asio::async_write(*tls_, buffer, std::move(handler));
+    } else {
+      asio::async_write(*plain_, buffer, std::move(handler));
+    }
+  }
+  void cancel() override {
+    error_code ec;
+    lowest().cancel(ec);
+  }
+  void close() override {
+    error_code ec;
+    lowest().shutdown(asio::socket_base::shutdown_both, ec);
+    lowest().close(ec);
+  }
+  std::size_t available() override {
+    error_code ec;
+    std::size_t n = lowest().available(ec);
+    return ec ? 0 : n;
+  }
+  bool can_tls() const override { return true; }
+  bool is_tls() const override { return tls_ != nullptr; }
+  void handshake(std::shared_ptr<ssl::context> ctx, const ClientTlsOptions* client,
+                 DoneHandler done) override {
+    ctx_ = std::move(ctx);
+    tls_ = std::make_unique<ssl::stream<Socket>>(std::move(*plain_), *ctx_);
+    plain_.reset();
+    if (client != nullptr) prepare_client(tls_->native_handle(), *client);
+    tls_->async_handshake(client != nullptr ? ssl::stream_base::client : ssl::stream_base::server,
+                          std::move(done));
+  }
+  void tls_shutdown(DoneHandler done) override {
+    if (!tls_) return done({});
+    tls_->async_shutdown(std::move(done));
+  }
+  SSL* native_ssl() override { return tls_ ? tls_->native_handle() : nullptr; }
+
+ private:
+  Socket& lowest() { return tls_ ? tls_->next_layer() : *plain_; }
+
+  std::optional<Socket> plain_;
+  std::shared_ptr<ssl::context> ctx_;
+  std::unique_ptr<ssl::stream<Socket>> tls_;
+};
+
+using TcpTransport = SocketTransport<asio::ip::tcp::socket>;
+using UnixTransport = SocketTransport<asio::local::stream_protocol::socket>;
+
+/// Starts `argv` with its stdin and stdout connected to a transport (stderr is inherited).
+/// Throws std::system_error when the program cannot be started.
+std::unique_ptr<Transport> spawn_process(asio::io_context& io, const std::vector<std::string>& argv);
+
+}  // namespace parley::net

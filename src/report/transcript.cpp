@@ -1,0 +1,119 @@
+#include "report/transcript.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace parley::report {
+
+namespace {
+constexpr const char* kMask = "****";
+constexpr const char* kReset = "\033[0m";
+constexpr const char* kServerColor = "\033[36m";
+constexpr const char* kClientColor = "\033[33m";
+constexpr const char* kNoteColor = "\033[2m";
+constexpr const char* kWarnColor = "\033[1;31m";
+}  // namespace
+
+std::string printable(std::string_view data, std::size_t max) {
+  std::string out;
+  std::size_t n = std::min(data.size(), max);
+  out.reserve(n);
+  static const char* hex = "0123456789abcdef";
+  for (std::size_t i = 0; i < n; ++i) {
+    auto c = static_cast<unsigned char>(data[i]);
+    if (c == '\t' || (c >= 0x20 && c < 0x7f)) {
+      out += static_cast<char>(c);
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  if (data.size() > max) out += " ... (" + std::to_string(data.size() - max) + " more bytes)";
+  return out;
+}
+
+Transcript::Transcript(TranscriptOptions options)
+    : options_(options), start_(std::chrono::steady_clock::now()) {}
+
+void Transcript::add_secret(std::string value) {
+  if (value.empty()) return;
+  if (std::find(secrets_.begin(), secrets_.end(), value) != secrets_.end()) return;
+  secrets_.push_back(std::move(value));
+  // Longest first, so that a secret containing another is masked whole.
+  std::sort(secrets_.begin(), secrets_.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+}
+
+std::string Transcript::mask(std::string_view text) const {
+  std::string out(text);
+  if (options_.show_secrets) return out;
+  for (const auto& s : secrets_) {
+    std::size_t pos = 0;
+    while ((pos = out.find(s, pos)) != std::string::npos) {
+      out.replace(pos, s.size(), kMask);
+      pos += 4;
+    }
+  }
+  return out;
+}
+
+void Transcript::emit(int conn, std::string_view prefix, std::string_view text,
+                      const char* color) {
+  std::string out;
+  if (options_.verbose) {
+    double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    char stamp[32];
+    std::snprintf(stamp, sizeof stamp, "%8.3f ", t);
+    out += stamp;
+  }
+  if (conn > 1) out += "[" + std::to_string(conn) + "] ";
+  if (options_.color) out += color;
+  out += prefix;
+  out += printable(mask(text));
+  if (options_.color) out += kReset;
+  out += '\n';
+  std::fwrite(out.data(), 1, out.size(), options_.out);
+  std::fflush(options_.out);
+}
+
+void Transcript::line(int conn, Speaker who, bool tls, std::string_view text) {
+  if (!options_.enabled) return;
+  const char* prefix = who == Speaker::server ? (tls ? "<~ " : "<- ") : (tls ? " ~> " : " -> ");
+  emit(conn, prefix, text, who == Speaker::server ? kServerColor : kClientColor);
+}
+
+void Transcript::bytes(int conn, Speaker who, bool tls, std::string_view data) {
+  if (!options_.enabled) return;
+  while (!data.empty()) {
+    std::size_t lf = data.find('\n');
+    if (lf == std::string_view::npos) {
+      line(conn, who, tls, std::string(data) + "  [no line end]");
+      return;
+    }
+    std::size_t len = (lf > 0 && data[lf - 1] == '\r') ? lf - 1 : lf;
+    line(conn, who, tls, data.substr(0, len));
+    data.remove_prefix(lf + 1);
+  }
+}
+
+void Transcript::note(int conn, std::string_view text) {
+  if (!options_.enabled) return;
+  emit(conn, "=== ", text, kNoteColor);
+}
+
+void Transcript::warn(std::string_view text) {
+  std::string out = options_.color ? std::string(kWarnColor) : std::string();
+  out += "parley: warning: ";
+  out += mask(text);
+  if (options_.color) out += kReset;
+  out += '\n';
+  std::fwrite(out.data(), 1, out.size(), options_.out);
+  std::fflush(options_.out);
+}
+
+}  // namespace parley::report

@@ -1,0 +1,642 @@
+// Connection methods: send, send_raw, read_reply, read_line, read, starttls, close, and the
+// fields (c.tls, c.host, ...). expect and on are Lua, in lua/parley/core.lua.
+#include <boost/asio/ssl/context.hpp>
+#include <cmath>
+
+#include "script/conn.hpp"
+#include "script/engine.hpp"
+#include "script/lua_util.hpp"
+
+namespace parley::script {
+
+namespace {
+
+const char* kConnMeta = "parley.conn";
+const char kMethodsKey = 'M';
+
+using framing::InputBuffer;
+
+Clock::time_point deadline_after(double seconds) {
+  if (!std::isfinite(seconds) || seconds > 1e9) return Clock::time_point::max();
+  return Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                            std::chrono::duration<double>(seconds > 0 ? seconds : 0));
+}
+
+std::shared_ptr<ScriptConn>& check_conn(lua_State* L, int idx = 1) {
+  return *static_cast<std::shared_ptr<ScriptConn>*>(luaL_checkudata(L, idx, kConnMeta));
+}
+
+// A usable connection: open and with no other operation pending.
+ScriptConn& usable(lua_State* L, const char* op) {
+  ScriptConn& c = *check_conn(L);
+  if (c.net->closed()) {
+    raise(L, kScriptError, "script",
+          std::string(op) + ": connection " + std::to_string(c.id) + " to " + c.label +
+              " is closed");
+  }
+  if (c.net->busy()) {
+    raise(L, kScriptError, "script",
+          std::string(op) + ": connection " + std::to_string(c.id) +
+              " is busy: another conversation is waiting on it (one waiter per connection)");
+  }
+  return c;
+}
+
+double op_timeout(lua_State* L, int idx, const ScriptConn& c) {
+  if (lua_isnoneornil(L, idx)) return c.timeout;
+  if (lua_istable(L, idx)) {
+    auto t = opt_number_field(L, idx, "timeout");
+    return t ? *t : c.timeout;
+  }
+  return luaL_checknumber(L, idx);
+}
+
+//---------------------------------------------------------------------------------------------
+// Reading
+
+// What a read wants from the buffer; take() returns true when satisfied or failed (error set).
+struct Reader {
+  virtual ~Reader() = default;
+  virtual bool take(ScriptConn& c, InputBuffer& in, bool eof) = 0;
+  virtual int push(lua_State* L) = 0;
+  std::string error;
+};
+
+void push_unit(lua_State* L, const framing::Unit& u, const std::string& framing_name) {
+  lua_createtable(L, 0, 10);
+  if (u.code) {
+    lua_pushinteger(L, *u.code);
+    lua_setfield(L, -2, "code");
+    lua_pushinteger(L, *u.code / 100);
+    lua_setfield(L, -2, "class");
+  }
+  if (!u.enhanced.empty()) {
+    lua_pushlstring(L, u.enhanced.data(), u.enhanced.size());
+    lua_setfield(L, -2, "enhanced");
+  }
+  if (!u.status.empty()) {
+    lua_pushlstring(L, u.status.data(), u.status.size());
+    lua_setfield(L, -2, framing_name == "imap" ? "tag" : "status");
+    if (framing_name == "pop3") {
+      lua_pushboolean(L, u.status == "+OK");
+      lua_setfield(L, -2, "ok");
+    }
+  }
+  lua_pushlstring(L, u.text.data(), u.text.size());
+  lua_setfield(L, -2, "text");
+  lua_pushlstring(L, u.raw.data(), u.raw.size());
+  lua_setfield(L, -2, "raw");
+  auto push_list = [L](const std::vector<std::string>& list, const char* name) {
+    lua_createtable(L, static_cast<int>(list.size()), 0);
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      lua_pushlstring(L, list[i].data(), list[i].size());
+      lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+    }
+    lua_setfield(L, -2, name);
+  };
+  push_list(u.lines, "lines");
+  if (!u.literals.empty()) push_list(u.literals, "literals");
+  if (!u.violations.empty()) push_list(u.violations, "violations");
+}
+
+struct UnitReader final : Reader {
+  framing::Unit unit;
+  std::string framing_name;
+  bool take(ScriptConn& c, InputBuffer& in, bool) override {
+    framing::Status s = c.framer->next(in, unit, error);
+    if (s == framing::Status::error) c.framer->reset();
+    if (s == framing::Status::unit) c.log_received(unit.raw);
+    framing_name = c.framing_name;
+    return s != framing::Status::need_more;
+  }
+  int push(lua_State* L) override {
+    push_unit(L, unit, framing_name);
+    return 1;
+  }
+};
+
+struct LineReader final : Reader {
+  std::string line;
+  bool take(ScriptConn& c, InputBuffer& in, bool) override {
+    bool bare_lf = false;
+    auto got = framing::take_line(in, c.limits, bare_lf, error);
+    if (!got) return !error.empty();
+    line = std::move(*got);
+    c.log_received_line(line);
+    return true;
+  }
+  int push(lua_State* L) override {
+    lua_pushlstring(L, line.data(), line.size());
+    return 1;
+  }
+};
+
+struct BytesReader final : Reader {
+  std::size_t want = 0;  // 0: whatever is there
+  std::string bytes;
+  bool take(ScriptConn& c, InputBuffer& in, bool eof) override {
+    if (in.empty()) return false;
+    if (want > 0 && in.size() < want && !eof) return false;
+    std::size_t n = want == 0 ? in.size() : std::min(want, in.size());
+    bytes.assign(in.view().substr(0, n));
+    in.consume(n);
+    c.log_received(bytes);
+    return true;
+  }
+  int push(lua_State* L) override {
+    lua_pushlstring(L, bytes.data(), bytes.size());
+    return 1;
+  }
+};
+
+void push_framing_error(lua_State* co, const ScriptConn& c, const std::string& error) {
+  push_error(co, kFailed, "protocol",
+             "malformed input from " + c.label + ": " + error + "; last bytes received: \"" +
+                 report::printable(c.net->recent(), 200) + "\"");
+}
+
+// Reads with `reader`: at once when the buffer satisfies it, else waits (yields).
+// Results: the reader's values, or nil and "eof" / "timeout" / "closed".
+int read_with(lua_State* L, std::shared_ptr<Reader> reader, int timeout_idx, const char* op) {
+  ScriptConn& c = usable(L, op);
+  std::shared_ptr<ScriptConn> conn = check_conn(L);
+  if (reader->take(c, c.net->input(), c.net->at_eof())) {
+    if (!reader->error.empty()) {
+      push_framing_error(L, c, reader->error);
+      lua_error(L);
+    }
+    return reader->push(L);
+  }
+  if (c.net->at_eof()) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "eof");
+    return 2;
+  }
+  double timeout = op_timeout(L, timeout_idx, c);
+  Engine& engine = *c.engine;
+  Task* task = engine.prepare_wait(L);
+  c.net->wait_for(
+      deadline_after(timeout),
+      [conn, reader](InputBuffer& in, bool eof) { return reader->take(*conn, in, eof); },
+      [conn, reader, task, &engine](const net::Outcome& o) {
+        engine.wake(task, [conn, reader, o](lua_State* co) {
+          switch (o.end) {
+            case net::End::done:
+              if (!reader->error.empty()) {
+                lua_pushboolean(co, 0);
+                push_framing_error(co, *conn, reader->error);
+                return 2;
+              }
+              lua_pushboolean(co, 1);
+              return 1 + reader->push(co);
+            case net::End::error:
+              lua_pushboolean(co, 0);
+              push_error(co, kNetworkError, "network",
+                         "reading from " + conn->label + " failed: " + o.error);
+              return 2;
+            default:
+              lua_pushboolean(co, 1);
+              lua_pushnil(co);
+              lua_pushstring(co, o.end == net::End::eof       ? "eof"
+                                 : o.end == net::End::timeout ? "timeout"
+                                                              : "closed");
+              return 3;
+          }
+        });
+      });
+  return suspend(L);
+}
+
+// c:read_reply([timeout]) -> reply | nil, "eof"|"timeout"|"closed"
+int l_read_reply(lua_State* L) { return read_with(L, std::make_shared<UnitReader>(), 2, "read_reply"); }
+
+// c:read_line([timeout]) -> line without its line end | nil, why
+int l_read_line(lua_State* L) { return read_with(L, std::make_shared<LineReader>(), 2, "read_line"); }
+
+// c:read([n], [timeout]) -> n bytes (fewer at the end of the stream) or what is there | nil, why
+int l_read(lua_State* L) {
+  auto reader = std::make_shared<BytesReader>();
+  lua_Integer n = luaL_optinteger(L, 2, 0);
+  luaL_argcheck(L, n >= 0, 2, "a byte count from 0 up");
+  reader->want = static_cast<std::size_t>(n);
+  return read_with(L, reader, 3, "read");
+}
+
+//---------------------------------------------------------------------------------------------
+// Writing
+
+int write_bytes(lua_State* L, std::string data, double timeout) {
+  ScriptConn& c = *check_conn(L);
+  std::shared_ptr<ScriptConn> conn = check_conn(L);
+  Engine& engine = *c.engine;
+  Task* task = engine.prepare_wait(L);
+  c.net->write(std::move(data), deadline_after(timeout),
+               [conn, task, &engine, timeout](const net::Outcome& o) {
+                 engine.wake(task, [conn, o, timeout](lua_State* co) {
+                   if (o.end == net::End::done) {
+                     lua_pushboolean(co, 1);
+                     lua_pushboolean(co, 1);
+                     return 2;
+                   }
+                   lua_pushboolean(co, 0);
+                   std::string why = o.end == net::End::timeout
+                                         ? "the peer did not take the data within " +
+                                               std::to_string(static_cast<long long>(timeout)) + " s"
+                                     : o.end == net::End::closed ? "the connection was closed"
+                                                                 : o.error;
+                   push_error(co, kNetworkError, "network",
+                              "sending to " + conn->label + " failed: " + why);
+                   return 2;
+                 });
+               });
+  return suspend(L);
+}
+
+// c:send(line): the line and CRLF. A CR or LF inside would smuggle a second command: refused.
+int l_send(lua_State* L) {
+  ScriptConn& c = usable(L, "send");
+  std::string_view line = check_bytes(L, 2);
+  std::size_t bad = line.find_first_of("\r\n");
+  if (bad != std::string_view::npos) {
+    raise(L, kScriptError, "script",
+          "send: the line holds a " + std::string(line[bad] == '\r' ? "CR" : "LF") +
+              " at byte " + std::to_string(bad + 1) +
+              " (it would start another command); use send_raw to send raw bytes");
+  }
+  c.log_sent_line(line);
+  std::string data(line);
+  data += "\r\n";
+  return write_bytes(L, std::move(data), op_timeout(L, 3, c));
+}
+
+// c:send_raw(bytes): exactly these bytes.
+int l_send_raw(lua_State* L) {
+  ScriptConn& c = usable(L, "send_raw");
+  std::string_view bytes = check_bytes(L, 2);
+  c.log_sent_bytes(bytes);
+  return write_bytes(L, std::string(bytes), op_timeout(L, 3, c));
+}
+
+//---------------------------------------------------------------------------------------------
+// TLS
+
+void read_tls_options(lua_State* L, int idx, net::ClientTlsOptions& o) {
+  if (!lua_istable(L, idx)) return;
+  if (auto v = opt_string_field(L, idx, "sni")) o.sni = *v;
+  if (auto v = opt_bool_field(L, idx, "verify")) o.verify = *v;
+  if (auto v = opt_string_field(L, idx, "ca")) o.ca_file = *v;
+  if (auto v = opt_string_field(L, idx, "ca_pem")) o.ca_pem = *v;
+  if (auto v = opt_string_field(L, idx, "cert")) o.cert_file = *v;
+  if (auto v = opt_string_field(L, idx, "key")) o.key_file = *v;
+  if (auto v = opt_string_field(L, idx, "tls_min")) o.min_version = *v;
+  if (auto v = opt_string_field(L, idx, "tls_max")) o.max_version = *v;
+}
+
+}  // namespace
+
+std::string describe_handshake(const net::TlsFacts& f, bool checked) {
+  std::string s = "TLS " + f.version + " " + f.cipher;
+  if (f.has_peer_cert) {
+    s += ", certificate " + f.subject;
+    if (f.verified) {
+      s += " (verified)";
+    } else {
+      s += " (NOT verified: " + f.verify_error + (checked ? ")" : "; verify=false)");
+    }
+  }
+  return s;
+}
+
+void push_facts(lua_State* L, const net::TlsFacts& f) {
+  lua_createtable(L, 0, 16);
+  auto set = [L](const char* k, const std::string& v) {
+    lua_pushlstring(L, v.data(), v.size());
+    lua_setfield(L, -2, k);
+  };
+  set("version", f.version);
+  set("cipher", f.cipher);
+  lua_pushboolean(L, f.verified);
+  lua_setfield(L, -2, "verified");
+  if (!f.verify_error.empty()) set("verify_error", f.verify_error);
+  if (!f.sni.empty()) set("sni", f.sni);
+  if (!f.alpn.empty()) set("alpn", f.alpn);
+  if (f.has_peer_cert) {
+    lua_createtable(L, 0, 10);
+    set("subject", f.subject);
+    set("issuer", f.issuer);
+    set("serial", f.serial);
+    set("not_before", f.not_before);
+    set("not_after", f.not_after);
+    lua_pushinteger(L, f.not_after_epoch);
+    lua_setfield(L, -2, "not_after_epoch");
+    set("sha256", f.sha256);
+    set("pem", f.pem);
+    lua_createtable(L, static_cast<int>(f.sans.size()), 0);
+    for (std::size_t i = 0; i < f.sans.size(); ++i) {
+      lua_pushstring(L, f.sans[i].c_str());
+      lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+    }
+    lua_setfield(L, -2, "sans");
+    lua_setfield(L, -2, "cert");
+  }
+}
+
+namespace {
+
+// Bytes the peer sent that nobody has read: in our buffer or still in the kernel.
+std::size_t unread_bytes(ScriptConn& c) {
+  return c.net->input().size() + c.net->transport().available();
+}
+
+// c:starttls{sni=, verify=, ca=, ...}: TLS on the live socket (server side on accepted ones).
+int l_starttls(lua_State* L) {
+  ScriptConn& c = usable(L, "starttls");
+  std::shared_ptr<ScriptConn> conn = check_conn(L);
+  if (!c.net->transport().can_tls()) {
+    raise(L, kScriptError, "script", "starttls: connection " + c.label + " cannot carry TLS");
+  }
+  if (c.tls()) raise(L, kScriptError, "script", "starttls: connection is under TLS already");
+  if (std::size_t n = unread_bytes(c); n > 0) {
+    std::string seen = report::printable(c.net->input().view(), 200);
+    c.net->close();
+    raise(L, kNetworkError, "security",
+          "STARTTLS refused: " + std::to_string(n) + " byte(s) of plaintext arrived from " +
+              c.label + " before the TLS handshake (\"" + seen +
+              "\"). Something injected data that would be read as if it came under TLS "
+              "(the STARTTLS injection attack, CVE-2011-0411); the connection is closed.");
+  }
+  double timeout = op_timeout(L, 2, c);
+  std::shared_ptr<net::ssl::context> ctx;
+  auto client = std::make_shared<net::ClientTlsOptions>(c.tls_options);
+  if (c.server_role) {
+    if (!c.server_ctx) {
+      std::string pem;
+      c.server_ctx = net::make_server_context("", "", pem);
+    }
+    ctx = c.server_ctx;
+  } else {
+    read_tls_options(L, 2, *client);
+    ctx = net::make_client_context(*client);
+  }
+  Engine& engine = *c.engine;
+  Task* task = engine.prepare_wait(L);
+  c.net->handshake(
+      ctx, c.server_role ? nullptr : client.get(), deadline_after(timeout),
+      [conn, client, task, &engine, timeout](const net::Outcome& o) {
+        if (o.end == net::End::done) {
+          conn->facts = net::collect_facts(conn->net->transport().native_ssl());
+          conn->framer->reset();
+          conn->note(describe_handshake(*conn->facts, client->verify && !conn->server_role));
+        }
+        engine.wake(task, [conn, client, o, timeout](lua_State* co) {
+          if (o.end != net::End::done) {
+            lua_pushboolean(co, 0);
+            std::string why = o.end == net::End::timeout
+                                  ? "it did not finish within " +
+                                        std::to_string(static_cast<long long>(timeout)) + " s"
+                                  : o.end == net::End::closed ? "the connection was closed"
+                                                              : o.error;
+            conn->net->close();
+            push_error(co, kNetworkError, "tls",
+                       "TLS handshake with " + conn->label + " failed: " + why);
+            return 2;
+          }
+          const net::TlsFacts& f = *conn->facts;
+          if (!conn->server_role && client->verify && !f.verified) {
+            conn->net->close();
+            lua_pushboolean(co, 0);
+            push_error(co, kNetworkError, "tls",
+                       "the certificate of " + conn->label + " did not pass the check: " +
+                           f.verify_error + " (subject " + f.subject + ", issuer " + f.issuer +
+                           "). To go on anyway pass verify=false; to trust its issuer pass "
+                           "ca=FILE.");
+            return 2;
+          }
+          lua_pushboolean(co, 1);
+          push_facts(co, f);
+          return 2;
+        });
+      });
+  return suspend(L);
+}
+
+//---------------------------------------------------------------------------------------------
+// Closing and fields
+
+void close_conn(ScriptConn& c) {
+  if (c.net->closed()) return;
+  c.net->close();
+  c.engine->remove_canceller(c.canceller);
+  c.note("closed");
+}
+
+// c:close(): unread input is a warning, or with --strict an error.
+int l_close(lua_State* L) {
+  ScriptConn& c = *check_conn(L);
+  if (c.net->closed()) return 0;
+  std::size_t n = c.net->busy() ? 0 : unread_bytes(c);
+  std::string seen = report::printable(c.net->input().view(), 200);
+  close_conn(c);
+  if (n > 0) {
+    std::string msg = "connection " + std::to_string(c.id) + " to " + c.label + " closed with " +
+                      std::to_string(n) + " byte(s) unread: \"" + seen + "\"";
+    if (c.engine->options().strict) raise(L, kFailed, "protocol", msg + " (--strict)");
+    c.engine->transcript().warn(where(L) + ": " + msg);
+  }
+  return 0;
+}
+
+int l_gc(lua_State* L) {
+  auto& conn = check_conn(L);
+  if (conn) close_conn(*conn);
+  conn.~shared_ptr();
+  return 0;
+}
+
+int l_set_framing(lua_State* L) {
+  ScriptConn& c = *check_conn(L);
+  if (lua_istable(L, 3)) {
+    if (auto v = opt_number_field(L, 3, "max_line")) c.limits.max_line = static_cast<std::size_t>(*v);
+    if (auto v = opt_number_field(L, 3, "max_reply")) c.limits.max_unit = static_cast<std::size_t>(*v);
+  }
+  set_framing(L, c, luaL_checkstring(L, 2));
+  return 0;
+}
+
+int l_want_block(lua_State* L) {
+  check_conn(L)->framer->want_block();
+  return 0;
+}
+
+int l_set_timeout(lua_State* L) {
+  double t = luaL_checknumber(L, 2);
+  luaL_argcheck(L, t > 0, 2, "a number of seconds above 0");
+  check_conn(L)->timeout = t;
+  return 0;
+}
+
+int l_pending(lua_State* L) {
+  lua_pushinteger(L, static_cast<lua_Integer>(check_conn(L)->net->input().size()));
+  return 1;
+}
+
+int l_last_bytes(lua_State* L) {
+  const std::string& r = check_conn(L)->net->recent();
+  lua_pushlstring(L, r.data(), r.size());
+  return 1;
+}
+
+int l_is_open(lua_State* L) {
+  auto& c = check_conn(L);
+  lua_pushboolean(L, !c->net->closed() && !(c->net->at_eof() && c->net->input().empty()));
+  return 1;
+}
+
+int l_tostring(lua_State* L) {
+  auto& c = check_conn(L);
+  lua_pushfstring(L, "connection %d to %s", c->id, c->label.c_str());
+  return 1;
+}
+
+// Fields: methods first, then what the connection knows, then the script's own fields.
+int l_index(lua_State* L) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &kMethodsKey);
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, -2) != LUA_TNIL) return 1;
+  lua_pop(L, 2);
+  ScriptConn& c = *check_conn(L);
+  std::string_view key = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "";
+  if (key == "tls") {
+    if (c.facts) {
+      push_facts(L, *c.facts);
+    } else {
+      lua_pushnil(L);
+    }
+  } else if (key == "host") {
+    lua_pushstring(L, c.host.c_str());
+  } else if (key == "port") {
+    lua_pushinteger(L, c.port);
+  } else if (key == "id") {
+    lua_pushinteger(L, c.id);
+  } else if (key == "peer") {
+    lua_pushstring(L, c.label.c_str());
+  } else if (key == "framing") {
+    lua_pushstring(L, c.framing_name.c_str());
+  } else if (key == "timeout") {
+    lua_pushnumber(L, c.timeout);
+  } else if (key == "server_side") {
+    lua_pushboolean(L, c.server_role);
+  } else {
+    lua_getiuservalue(L, 1, 1);
+    lua_pushvalue(L, 2);
+    lua_rawget(L, -2);
+  }
+  return 1;
+}
+
+int l_newindex(lua_State* L) {
+  lua_getiuservalue(L, 1, 1);
+  lua_pushvalue(L, 2);
+  lua_pushvalue(L, 3);
+  lua_rawset(L, -3);
+  return 0;
+}
+
+}  // namespace
+
+//---------------------------------------------------------------------------------------------
+
+void ScriptConn::log_received(std::string_view bytes) {
+  if (show) engine->transcript().bytes(id, peer_speaker(), tls(), bytes);
+}
+
+void ScriptConn::log_received_line(std::string_view line) {
+  if (show) engine->transcript().line(id, peer_speaker(), tls(), line);
+}
+
+void ScriptConn::log_sent_line(std::string_view line) {
+  if (show) engine->transcript().line(id, own_speaker(), tls(), line);
+}
+
+void ScriptConn::log_sent_bytes(std::string_view bytes) {
+  if (show) engine->transcript().bytes(id, own_speaker(), tls(), bytes);
+}
+
+void ScriptConn::note(const std::string& text) {
+  if (show) engine->transcript().note(id, text);
+}
+
+void set_framing(lua_State* L, ScriptConn& c, const std::string& name) {
+  auto framer = framing::make_framer(name, c.limits);
+  if (!framer) {
+    luaL_error(L, "unknown framing \"%s\" (line, smtp, pop3 or imap)", name.c_str());
+  }
+  c.framer = std::move(framer);
+  c.framing_name = name;
+}
+
+std::shared_ptr<ScriptConn> make_conn(Engine& engine, std::unique_ptr<net::Transport> transport,
+                                      std::string label, bool server_role) {
+  auto c = std::make_shared<ScriptConn>();
+  c->engine = &engine;
+  c->net = std::make_shared<net::Connection>(engine.io(), std::move(transport), label);
+  c->label = std::move(label);
+  c->id = engine.next_connection_id();
+  c->server_role = server_role;
+  c->timeout = engine.options().timeout;
+  c->framing_name = server_role ? "line" : "smtp";
+  c->framer = framing::make_framer(c->framing_name, c->limits);
+  std::weak_ptr<ScriptConn> weak = c;
+  c->canceller = engine.add_canceller([weak] {
+    if (auto conn = weak.lock()) conn->net->close();
+  });
+  return c;
+}
+
+void push_conn(lua_State* L, std::shared_ptr<ScriptConn> conn) {
+  auto* p = static_cast<std::shared_ptr<ScriptConn>*>(
+      lua_newuserdatauv(L, sizeof(std::shared_ptr<ScriptConn>), 1));
+  new (p) std::shared_ptr<ScriptConn>(std::move(conn));
+  lua_newtable(L);
+  lua_setiuservalue(L, -2, 1);
+  luaL_setmetatable(L, kConnMeta);
+}
+
+void open_connection_methods(lua_State* L) {
+  const luaL_Reg methods[] = {
+      {"send", protect<l_send>},
+      {"send_raw", protect<l_send_raw>},
+      {"read_reply", protect<l_read_reply>},
+      {"read_line", protect<l_read_line>},
+      {"read", protect<l_read>},
+      {"starttls", protect<l_starttls>},
+      {"close", protect<l_close>},
+      {"set_framing", protect<l_set_framing>},
+      {"want_block", l_want_block},
+      {"set_timeout", l_set_timeout},
+      {"pending", l_pending},
+      {"last_bytes", l_last_bytes},
+      {"is_open", l_is_open},
+      {nullptr, nullptr}};
+  lua_newtable(L);
+  luaL_setfuncs(L, methods, 0);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &kMethodsKey);
+
+  luaL_newmetatable(L, kConnMeta);
+  const luaL_Reg meta[] = {{"__index", l_index},       {"__newindex", l_newindex},
+                           {"__gc", l_gc},             {"__close", protect<l_close>},
+                           {"__tostring", l_tostring}, {nullptr, nullptr}};
+  luaL_setfuncs(L, meta, 0);
+  lua_pushliteral(L, "connection");
+  lua_setfield(L, -2, "__name");
+  lua_pop(L, 1);
+
+  // parley.conn_methods: where lua/parley/core.lua adds expect, on, ...
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_getfield(L, -1, "parley");
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &kMethodsKey);
+  lua_setfield(L, -2, "conn_methods");
+  lua_pop(L, 2);
+}
+
+}  // namespace parley::script

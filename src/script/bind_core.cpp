@@ -1,0 +1,263 @@
+// The core globals that are not about connections: spawn/join, sleep, fail, secret, args,
+// clock, and the helpers the Lua standard library uses (parley.raise, parley.where, ...).
+#include <boost/asio/steady_timer.hpp>
+#include <cmath>
+
+#include "script/engine.hpp"
+#include "script/lua_util.hpp"
+
+namespace parley::script {
+
+namespace {
+
+const char* kTaskMeta = "parley.task";
+
+Clock::time_point deadline_after(double seconds) {
+  if (!std::isfinite(seconds) || seconds > 1e9) return Clock::time_point::max();
+  return Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                            std::chrono::duration<double>(seconds > 0 ? seconds : 0));
+}
+
+// sleep(seconds)
+int l_sleep(lua_State* L) {
+  double seconds = luaL_checknumber(L, 1);
+  if (!(seconds >= 0) || seconds > 1e9) luaL_argerror(L, 1, "a number of seconds from 0 up");
+  Engine& engine = Engine::of(L);
+  Task* task = engine.prepare_wait(L);
+  auto timer = std::make_shared<boost::asio::steady_timer>(engine.io());
+  timer->expires_at(deadline_after(seconds));
+  int canceller = engine.add_canceller([timer] { timer->cancel(); });
+  timer->async_wait([&engine, task, timer, canceller](const boost::system::error_code&) {
+    engine.remove_canceller(canceller);
+    engine.wake(task, [](lua_State* co) {
+      lua_pushboolean(co, 1);
+      return 1;
+    });
+  });
+  return suspend(L);
+}
+
+// spawn(fn, ...) -> task handle
+int l_spawn(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  int nargs = lua_gettop(L) - 1;
+  Engine& engine = Engine::of(L);
+  lua_pushvalue(L, 1);
+  for (int i = 2; i <= nargs + 1; ++i) lua_pushvalue(L, i);
+  Task* t = engine.spawn(L, nargs);
+  auto* id = static_cast<int*>(lua_newuserdatauv(L, sizeof(int), 0));
+  *id = t->id;
+  luaL_setmetatable(L, kTaskMeta);
+  return 1;
+}
+
+Task* check_task(lua_State* L) {
+  int id = *static_cast<int*>(luaL_checkudata(L, 1, kTaskMeta));
+  Task* t = Engine::of(L).find_task(id);
+  if (t == nullptr) luaL_error(L, "unknown task %d", id);
+  return t;
+}
+
+// Pushes `true, results...` or `false, error` for a finished task.
+int push_outcome(lua_State* co, Task* t) {
+  lua_pushboolean(co, t->failed ? 0 : 1);
+  lua_rawgeti(co, LUA_REGISTRYINDEX, t->result_ref);
+  if (t->failed) return 2;
+  lua_getfield(co, -1, "n");
+  int n = static_cast<int>(lua_tointeger(co, -1));
+  lua_pop(co, 1);
+  luaL_checkstack(co, n, "too many results");
+  int table = lua_gettop(co);
+  for (int i = 1; i <= n; ++i) lua_rawgeti(co, table, i);
+  lua_remove(co, table);
+  return n + 1;
+}
+
+// task:join([timeout]) -> the function's results, or raises its error
+int l_join(lua_State* L) {
+  Task* t = check_task(L);
+  Engine& engine = Engine::of(L);
+  double timeout = luaL_optnumber(L, 2, engine.options().timeout);
+  t->joined = true;
+  if (t == Engine::task_of(L)) luaL_error(L, "a conversation cannot join itself");
+  if (t->finished) {
+    lua_settop(L, 0);
+    int n = push_outcome(L, t);
+    if (!lua_toboolean(L, 1)) lua_error(L);
+    return n - 1;
+  }
+  Task* me = engine.prepare_wait(L);
+  auto state = std::make_shared<bool>(false);  // woken already
+  auto timer = std::make_shared<boost::asio::steady_timer>(engine.io());
+  timer->expires_at(deadline_after(timeout));
+  int canceller = engine.add_canceller([timer] { timer->cancel(); });
+  timer->async_wait([&engine, me, t, state, timeout](const boost::system::error_code& ec) {
+    if (ec || *state) return;
+    *state = true;
+    engine.wake(me, [t, timeout](lua_State* co) {
+      lua_pushboolean(co, 0);
+      push_error(co, kFailed, "timeout",
+                 "spawned conversation " + std::to_string(t->id) + " did not finish within " +
+                     std::to_string(static_cast<long long>(timeout)) +
+                     " s (pass task:join(seconds) to wait longer)");
+      return 2;
+    });
+  });
+  t->on_finish.push_back([&engine, me, t, state, timer, canceller] {
+    engine.remove_canceller(canceller);
+    timer->cancel();
+    if (*state) return;
+    *state = true;
+    engine.wake(me, [t](lua_State* co) { return push_outcome(co, t); });
+  });
+  return suspend(L);
+}
+
+int l_task_done(lua_State* L) {
+  lua_pushboolean(L, check_task(L)->finished);
+  return 1;
+}
+
+int l_task_index(lua_State* L) {
+  Task* t = check_task(L);
+  const char* key = luaL_checkstring(L, 2);
+  if (std::string_view(key) == "id") {
+    lua_pushinteger(L, t->id);
+  } else if (std::string_view(key) == "join") {
+    lua_pushcfunction(L, l_join);
+  } else if (std::string_view(key) == "done") {
+    lua_pushcfunction(L, l_task_done);
+  } else {
+    lua_pushnil(L);
+  }
+  return 1;
+}
+
+// fail(message) raises an expectation failure (exit 1) at the script's line.
+int l_fail(lua_State* L) {
+  std::string msg = luaL_optstring(L, 1, "failed");
+  raise(L, kFailed, "failed", msg);
+}
+
+// secret(value) -> a value masked wherever it would appear
+int l_secret(lua_State* L) {
+  if (is_secret(L, 1)) {
+    lua_settop(L, 1);
+    return 1;
+  }
+  size_t len = 0;
+  const char* s = luaL_checklstring(L, 1, &len);
+  push_secret(L, {s, len});
+  return 1;
+}
+
+int l_clock(lua_State* L) {
+  lua_pushnumber(L, std::chrono::duration<double>(Clock::now().time_since_epoch()).count());
+  return 1;
+}
+
+// parley.raise(exit, kind, message): for library code, positioned at the script's line.
+int l_raise(lua_State* L) {
+  int exit = static_cast<int>(luaL_checkinteger(L, 1));
+  const char* kind = luaL_checkstring(L, 2);
+  std::string msg = luaL_checkstring(L, 3);
+  raise(L, exit, kind, msg);
+}
+
+int l_where(lua_State* L) {
+  lua_pushstring(L, where(L).c_str());
+  return 1;
+}
+
+// parley.reveal(v): the bytes of a string or secret (library code that must compute on them).
+int l_reveal(lua_State* L) {
+  std::string_view v = check_bytes(L, 1);
+  lua_pushlstring(L, v.data(), v.size());
+  return 1;
+}
+
+int l_is_secret(lua_State* L) {
+  lua_pushboolean(L, is_secret(L, 1));
+  return 1;
+}
+
+int l_note(lua_State* L) {
+  Engine& engine = Engine::of(L);
+  engine.transcript().note(static_cast<int>(luaL_optinteger(L, 2, 0)), luaL_checkstring(L, 1));
+  return 0;
+}
+
+int l_warn(lua_State* L) {
+  Engine::of(L).transcript().warn(luaL_checkstring(L, 1));
+  return 0;
+}
+
+bool secret_name(std::string name) {
+  for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* word : {"pass", "secret", "token", "key"}) {
+    if (name.find(word) != std::string::npos) return true;
+  }
+  return false;
+}
+
+void push_args(lua_State* L, Engine& engine) {
+  lua_newtable(L);
+  for (const auto& [name, value] : engine.options().args) {
+    if (secret_name(name)) {
+      push_secret(L, value);
+    } else {
+      lua_pushlstring(L, value.data(), value.size());
+    }
+    lua_setfield(L, -2, name.c_str());
+  }
+}
+
+void push_options(lua_State* L, Engine& engine) {
+  const EngineOptions& o = engine.options();
+  lua_createtable(L, 0, 4);
+  lua_pushnumber(L, o.timeout);
+  lua_setfield(L, -2, "timeout");
+  lua_pushboolean(L, o.strict);
+  lua_setfield(L, -2, "strict");
+  lua_pushboolean(L, o.verbose);
+  lua_setfield(L, -2, "verbose");
+  lua_pushboolean(L, o.quiet);
+  lua_setfield(L, -2, "quiet");
+}
+
+}  // namespace
+
+void open_core(lua_State* L) {
+  Engine& engine = Engine::of(L);
+  luaL_newmetatable(L, kTaskMeta);
+  lua_pushcfunction(L, l_task_index);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+
+  const luaL_Reg globals[] = {{"sleep", protect<l_sleep>}, {"spawn", protect<l_spawn>},
+                              {"fail", l_fail},            {"secret", protect<l_secret>},
+                              {nullptr, nullptr}};
+  const luaL_Reg internals[] = {{"clock", l_clock},     {"raise", l_raise},
+                                {"where", protect<l_where>}, {"reveal", l_reveal},
+                                {"is_secret", l_is_secret},  {"note", l_note},
+                                {"warn", l_warn},            {nullptr, nullptr}};
+  // package.loaded.parley: the globals plus library helpers.
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_newtable(L);
+  luaL_setfuncs(L, globals, 0);
+  luaL_setfuncs(L, internals, 0);
+  push_args(L, engine);
+  lua_setfield(L, -2, "args");
+  push_options(L, engine);
+  lua_setfield(L, -2, "options");
+  for (const luaL_Reg* r = globals; r->name != nullptr; ++r) {
+    lua_getfield(L, -1, r->name);
+    lua_setglobal(L, r->name);
+  }
+  lua_getfield(L, -1, "args");
+  lua_setglobal(L, "args");
+  lua_setfield(L, -2, "parley");
+  lua_pop(L, 1);
+}
+
+}  // namespace parley::script

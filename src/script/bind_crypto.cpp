@@ -1,0 +1,163 @@
+// parley.crypto: the primitives SASL needs, all from OpenSSL. A secret in gives a secret out.
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <string>
+
+#include "script/engine.hpp"
+#include "script/lua_util.hpp"
+
+namespace parley::script {
+
+namespace {
+
+// Pushes `value` as a secret when any argument was one, else as a string.
+int push_result(lua_State* L, const std::string& value, bool secret) {
+  if (secret) {
+    push_secret(L, value);
+  } else {
+    lua_pushlstring(L, value.data(), value.size());
+  }
+  return 1;
+}
+
+const EVP_MD* check_md(lua_State* L, int idx) {
+  const char* name = luaL_checkstring(L, idx);
+  const EVP_MD* md = EVP_get_digestbyname(name);
+  if (md == nullptr) luaL_error(L, "unknown digest \"%s\" (md5, sha1, sha256, ...)", name);
+  return md;
+}
+
+int l_b64encode(lua_State* L) {
+  bool secret = false;
+  std::string_view in = check_bytes(L, 1, &secret);
+  std::string out(4 * ((in.size() + 2) / 3), '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return push_result(L, out, secret);
+}
+
+// Strict: returns nil, message for input that is not base64.
+int l_b64decode(lua_State* L) {
+  bool secret = false;
+  std::string_view in = check_bytes(L, 1, &secret);
+  std::string clean;
+  for (char c : in) {
+    if (c != '\r' && c != '\n' && c != ' ') clean += c;
+  }
+  if (clean.size() % 4 != 0) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "not base64: the length is not a multiple of 4");
+    return 2;
+  }
+  std::string out(clean.size() / 4 * 3, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(clean.data()),
+                          static_cast<int>(clean.size()));
+  if (n < 0) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "not base64");
+    return 2;
+  }
+  std::size_t pad = 0;
+  if (!clean.empty() && clean.back() == '=') ++pad;
+  if (clean.size() > 1 && clean[clean.size() - 2] == '=') ++pad;
+  out.resize(static_cast<std::size_t>(n) - pad);
+  return push_result(L, out, secret);
+}
+
+// hmac(digest, key, data) -> raw bytes
+int l_hmac(lua_State* L) {
+  const EVP_MD* md = check_md(L, 1);
+  bool s1 = false, s2 = false;
+  std::string_view key = check_bytes(L, 2, &s1);
+  std::string_view data = check_bytes(L, 3, &s2);
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(md, key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
+  return push_result(L, std::string(reinterpret_cast<char*>(out), len), s1 || s2);
+}
+
+// digest(name, data) -> raw bytes
+int l_digest(lua_State* L) {
+  const EVP_MD* md = check_md(L, 1);
+  bool secret = false;
+  std::string_view data = check_bytes(L, 2, &secret);
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), out, &len, md, nullptr);
+  return push_result(L, std::string(reinterpret_cast<char*>(out), len), secret);
+}
+
+// pbkdf2(digest, password, salt, iterations, length) -> raw bytes
+int l_pbkdf2(lua_State* L) {
+  const EVP_MD* md = check_md(L, 1);
+  bool s1 = false, s2 = false;
+  std::string_view pass = check_bytes(L, 2, &s1);
+  std::string_view salt = check_bytes(L, 3, &s2);
+  lua_Integer iterations = luaL_checkinteger(L, 4);
+  lua_Integer length = luaL_optinteger(L, 5, EVP_MD_get_size(md));
+  luaL_argcheck(L, iterations > 0 && iterations <= 10000000, 4, "1 to 10,000,000 iterations");
+  luaL_argcheck(L, length > 0 && length <= 1024, 5, "1 to 1024 bytes");
+  std::string out(static_cast<std::size_t>(length), '\0');
+  PKCS5_PBKDF2_HMAC(pass.data(), static_cast<int>(pass.size()),
+                    reinterpret_cast<const unsigned char*>(salt.data()),
+                    static_cast<int>(salt.size()), static_cast<int>(iterations), md,
+                    static_cast<int>(length), reinterpret_cast<unsigned char*>(out.data()));
+  return push_result(L, out, s1 || s2);
+}
+
+int l_random(lua_State* L) {
+  lua_Integer n = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, n > 0 && n <= 65536, 1, "1 to 65536 bytes");
+  std::string out(static_cast<std::size_t>(n), '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
+    luaL_error(L, "the random generator failed");
+  }
+  lua_pushlstring(L, out.data(), out.size());
+  return 1;
+}
+
+// xor(a, b): byte-wise, equal lengths
+int l_xor(lua_State* L) {
+  bool s1 = false, s2 = false;
+  std::string_view a = check_bytes(L, 1, &s1);
+  std::string_view b = check_bytes(L, 2, &s2);
+  luaL_argcheck(L, a.size() == b.size(), 2, "strings of equal length");
+  std::string out(a);
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<char>(out[i] ^ b[i]);
+  return push_result(L, out, s1 || s2);
+}
+
+int l_hex(lua_State* L) {
+  bool secret = false;
+  std::string_view in = check_bytes(L, 1, &secret);
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  out.reserve(in.size() * 2);
+  for (unsigned char c : in) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return push_result(L, out, secret);
+}
+
+}  // namespace
+
+void open_crypto(lua_State* L) {
+  const luaL_Reg funcs[] = {{"b64encode", l_b64encode}, {"b64decode", l_b64decode},
+                            {"hmac", l_hmac},           {"digest", l_digest},
+                            {"pbkdf2", l_pbkdf2},       {"random", l_random},
+                            {"xor", l_xor},             {"hex", l_hex},
+                            {nullptr, nullptr}};
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  luaL_newlib(L, funcs);
+  lua_setfield(L, -2, "parley.crypto");
+  lua_pop(L, 1);
+}
+
+}  // namespace parley::script

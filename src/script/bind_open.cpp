@@ -1,0 +1,509 @@
+// Opening connections: connect (TCP, implicit TLS, unix sockets), exec (a program's
+// stdin/stdout), listen and accept (parley as the server).
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cmath>
+#include <system_error>
+
+#include "script/conn.hpp"
+#include "script/engine.hpp"
+#include "script/lua_util.hpp"
+
+namespace parley::script {
+
+void open_connection_methods(lua_State* L);
+
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
+
+const char* kListenerMeta = "parley.listener";
+
+Clock::time_point deadline_after(double seconds) {
+  if (!std::isfinite(seconds) || seconds > 1e9) return Clock::time_point::max();
+  return Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                            std::chrono::duration<double>(seconds > 0 ? seconds : 0));
+}
+
+std::string seconds_text(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", s);
+  return buf;
+}
+
+struct ConnectSpec {
+  std::string host = "127.0.0.1";
+  std::string port;
+  std::string path;
+  bool tls = false;
+  double timeout = 30;
+  std::string framing = "smtp";
+  framing::Limits limits;
+  net::ClientTlsOptions tls_options;
+  bool show = true;
+};
+
+ConnectSpec read_spec(lua_State* L, Engine& engine) {
+  ConnectSpec s;
+  s.timeout = engine.options().timeout;
+  if (!lua_istable(L, 1)) {
+    s.host = luaL_checkstring(L, 1);
+    s.port = luaL_checkstring(L, 2);  // numbers convert
+    if (lua_istable(L, 3)) lua_replace(L, 1);  // connect(host, port, {options})
+    else return s;
+  }
+  if (auto v = opt_string_field(L, 1, "host")) s.host = *v;
+  if (auto v = opt_string_field(L, 1, "port")) s.port = *v;
+  if (auto v = opt_string_field(L, 1, "path")) s.path = *v;
+  if (auto v = opt_number_field(L, 1, "timeout")) s.timeout = *v;
+  if (auto v = opt_string_field(L, 1, "framing")) s.framing = *v;
+  if (auto v = opt_number_field(L, 1, "max_line")) s.limits.max_line = static_cast<std::size_t>(*v);
+  if (auto v = opt_number_field(L, 1, "max_reply")) s.limits.max_unit = static_cast<std::size_t>(*v);
+  if (auto v = opt_bool_field(L, 1, "transcript")) s.show = *v;
+  if (lua_getfield(L, 1, "tls") == LUA_TSTRING) {
+    std::string_view mode = lua_tostring(L, -1);
+    if (mode != "implicit") {
+      luaL_error(L, "connect: tls must be true, false or \"implicit\" (STARTTLS is c:starttls())");
+    }
+    s.tls = true;
+  } else {
+    s.tls = lua_toboolean(L, -1) != 0;
+  }
+  lua_pop(L, 1);
+  net::ClientTlsOptions& o = s.tls_options;
+  if (auto v = opt_string_field(L, 1, "sni")) o.sni = *v;
+  if (auto v = opt_bool_field(L, 1, "verify")) o.verify = *v;
+  if (auto v = opt_string_field(L, 1, "ca")) o.ca_file = *v;
+  if (auto v = opt_string_field(L, 1, "ca_pem")) o.ca_pem = *v;
+  if (auto v = opt_string_field(L, 1, "cert")) o.cert_file = *v;
+  if (auto v = opt_string_field(L, 1, "key")) o.key_file = *v;
+  if (auto v = opt_string_field(L, 1, "tls_min")) o.min_version = *v;
+  if (auto v = opt_string_field(L, 1, "tls_max")) o.max_version = *v;
+  if (s.path.empty() && s.port.empty()) luaL_error(L, "connect: no port (or path) given");
+  return s;
+}
+
+// The pieces of a connect in flight; the timer bounds resolve + connect together.
+struct ConnectOp {
+  explicit ConnectOp(asio::io_context& io) : resolver(io), socket(io), timer(io) {}
+  tcp::resolver resolver;
+  tcp::socket socket;
+  asio::steady_timer timer;
+  bool timed_out = false;
+};
+
+void push_connect_error(lua_State* co, const std::string& what) {
+  lua_pushboolean(co, 0);
+  push_error(co, kNetworkError, "network", what);
+}
+
+// Finishes a connection attempt: wraps the transport, runs the TLS handshake when asked, and
+// wakes the task with the connection or the error.
+void complete(Engine& engine, Task* task, const ConnectSpec& spec,
+              std::unique_ptr<net::Transport> transport, std::string label) {
+  auto conn = make_conn(engine, std::move(transport), label, false);
+  conn->host = spec.host;
+  conn->port = spec.port.empty() ? 0 : std::atoi(spec.port.c_str());
+  conn->timeout = spec.timeout;
+  conn->limits = spec.limits;
+  conn->show = spec.show;
+  conn->framer = framing::make_framer(spec.framing, conn->limits);
+  conn->framing_name = spec.framing;
+  conn->tls_options = spec.tls_options;
+  conn->tls_options.host = spec.host;
+  conn->note("connected to " + label);
+  if (!spec.tls) {
+    engine.wake(task, [conn](lua_State* co) {
+      lua_pushboolean(co, 1);
+      push_conn(co, conn);
+      return 2;
+    });
+    return;
+  }
+  std::shared_ptr<net::ssl::context> ctx;
+  try {
+    ctx = net::make_client_context(conn->tls_options);
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    conn->net->close();
+    engine.wake(task, [msg](lua_State* co) {
+      lua_pushboolean(co, 0);
+      push_error(co, kScriptError, "script", msg);
+      return 2;
+    });
+    return;
+  }
+  double timeout = spec.timeout;
+  conn->net->handshake(ctx, &conn->tls_options, deadline_after(timeout),
+                       [conn, task, &engine, timeout](const net::Outcome& o) {
+    if (o.end == net::End::done) {
+      conn->facts = net::collect_facts(conn->net->transport().native_ssl());
+      conn->note(describe_handshake(*conn->facts, conn->tls_options.verify));
+    }
+    engine.wake(task, [conn, o, timeout](lua_State* co) {
+      if (o.end != net::End::done) {
+        conn->net->close();
+        push_connect_error(co, "TLS handshake with " + conn->label + " failed: " +
+                                   (o.end == net::End::timeout
+                                        ? "it did not finish within " + seconds_text(timeout) + " s"
+                                        : o.error));
+        return 2;
+      }
+      const net::TlsFacts& f = *conn->facts;
+      if (conn->tls_options.verify && !f.verified) {
+        conn->net->close();
+        push_connect_error(co, "the certificate of " + conn->label + " did not pass the check: " +
+                                   f.verify_error + " (subject " + f.subject + ", issuer " +
+                                   f.issuer +
+                                   "). To go on anyway pass verify=false; to trust its issuer "
+                                   "pass ca=FILE.");
+        return 2;
+      }
+      lua_pushboolean(co, 1);
+      push_conn(co, conn);
+      return 2;
+    });
+  });
+}
+
+void connect_unix(Engine& engine, Task* task, std::shared_ptr<ConnectSpec> spec) {
+  using asio::local::stream_protocol;
+  auto socket = std::make_shared<stream_protocol::socket>(engine.io());
+  auto timer = std::make_shared<asio::steady_timer>(engine.io());
+  timer->expires_at(deadline_after(spec->timeout));
+  timer->async_wait([socket](const error_code& ec) {
+    if (!ec) socket->close();
+  });
+  socket->async_connect(stream_protocol::endpoint(spec->path),
+                        [&engine, task, spec, socket, timer](const error_code& ec) {
+    timer->cancel();
+    if (ec) {
+      std::string why = ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor
+                            ? "no answer within " + seconds_text(spec->timeout) + " s"
+                            : ec.message();
+      engine.wake(task, [spec, why](lua_State* co) {
+        push_connect_error(co, "cannot connect to " + spec->path + ": " + why);
+        return 2;
+      });
+      return;
+    }
+    complete(engine, task, *spec, std::make_unique<net::UnixTransport>(std::move(*socket)),
+             spec->path);
+  });
+}
+
+void connect_tcp(Engine& engine, Task* task, std::shared_ptr<ConnectSpec> spec) {
+  auto op = std::make_shared<ConnectOp>(engine.io());
+  std::string where = spec->host + ":" + spec->port;
+  auto fail = [&engine, task](std::string msg) {
+    engine.wake(task, [msg](lua_State* co) {
+      push_connect_error(co, msg);
+      return 2;
+    });
+  };
+  op->timer.expires_at(deadline_after(spec->timeout));
+  op->timer.async_wait([op](const error_code& ec) {
+    if (ec) return;
+    op->timed_out = true;
+    op->resolver.cancel();
+    error_code ignored;
+    op->socket.close(ignored);
+  });
+  op->resolver.async_resolve(
+      spec->host, spec->port,
+      [&engine, task, spec, op, where, fail](const error_code& ec,
+                                             tcp::resolver::results_type results) {
+        if (ec) {
+          op->timer.cancel();
+          return fail(op->timed_out ? "cannot resolve " + spec->host + ": no answer within " +
+                                          seconds_text(spec->timeout) + " s"
+                                    : "cannot resolve " + spec->host + ": " + ec.message());
+        }
+        asio::async_connect(
+            op->socket, results,
+            [&engine, task, spec, op, where, fail](const error_code& ec, const tcp::endpoint& ep) {
+              op->timer.cancel();
+              if (ec) {
+                return fail(op->timed_out ? "cannot connect to " + where + ": no answer within " +
+                                                seconds_text(spec->timeout) + " s"
+                                          : "cannot connect to " + where + ": " + ec.message());
+              }
+              error_code ignored;
+              op->socket.set_option(tcp::no_delay(true), ignored);
+              std::string label = ep.address().is_v6()
+                                      ? "[" + ep.address().to_string() + "]:" + spec->port
+                                      : ep.address().to_string() + ":" + spec->port;
+              if (spec->host != ep.address().to_string()) label = spec->host + " (" + label + ")";
+              complete(engine, task, *spec,
+                       std::make_unique<net::TcpTransport>(std::move(op->socket)), label);
+            });
+      });
+}
+
+// connect(host, port [, options]) or connect{host=, port=, tls=, sni=, verify=, ca=, ...}
+int l_connect(lua_State* L) {
+  Engine& engine = Engine::of(L);
+  auto spec = std::make_shared<ConnectSpec>(read_spec(L, engine));
+  if (!framing::make_framer(spec->framing, spec->limits)) {
+    luaL_error(L, "connect: unknown framing \"%s\"", spec->framing.c_str());
+  }
+  if (spec->tls) net::make_client_context(spec->tls_options);  // a bad ca= fails here, at once
+  Task* task = engine.prepare_wait(L);
+  if (!spec->path.empty()) {
+    connect_unix(engine, task, spec);
+  } else {
+    connect_tcp(engine, task, spec);
+  }
+  return suspend(L);
+}
+
+// exec{"program", "arg", ..., framing=, timeout=}: talk to a program over its stdin/stdout.
+int l_exec(lua_State* L) {
+  Engine& engine = Engine::of(L);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  std::vector<std::string> argv;
+  for (lua_Integer i = 1;; ++i) {
+    if (lua_rawgeti(L, 1, i) == LUA_TNIL) break;
+    argv.emplace_back(check_bytes(L, -1));
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  if (argv.empty()) luaL_error(L, "exec: no program given");
+  std::string label = argv[0];
+  for (std::size_t i = 1; i < argv.size(); ++i) label += " " + argv[i];
+  std::unique_ptr<net::Transport> transport;
+  try {
+    transport = net::spawn_process(engine.io(), argv);
+  } catch (const std::system_error& e) {
+    raise(L, kNetworkError, "network", "cannot run " + label + ": " + e.code().message());
+  }
+  auto conn = make_conn(engine, std::move(transport), label, false);
+  if (auto v = opt_number_field(L, 1, "timeout")) conn->timeout = *v;
+  if (auto v = opt_string_field(L, 1, "framing")) set_framing(L, *conn, *v);
+  conn->note("started " + label);
+  push_conn(L, conn);
+  return 1;
+}
+
+//---------------------------------------------------------------------------------------------
+// Listeners
+
+struct Listener {
+  explicit Listener(asio::io_context& io) : acceptor(io) {}
+  tcp::acceptor acceptor;
+  std::string host;
+  int port = 0;
+  std::string tls_mode = "none";  // none, implicit, starttls
+  std::shared_ptr<net::ssl::context> ctx;
+  std::string cert_pem;
+  bool show = false;
+  int canceller = 0;
+  bool busy = false;
+};
+
+std::shared_ptr<Listener>& check_listener(lua_State* L) {
+  return *static_cast<std::shared_ptr<Listener>*>(luaL_checkudata(L, 1, kListenerMeta));
+}
+
+// listen{host="127.0.0.1", port=0, tls=false|true|"starttls", cert=, key=, transcript=}
+int l_listen(lua_State* L) {
+  Engine& engine = Engine::of(L);
+  if (lua_isnoneornil(L, 1)) lua_newtable(L), lua_replace(L, 1);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  auto lst = std::make_shared<Listener>(engine.io());
+  lst->host = opt_string_field(L, 1, "host").value_or("127.0.0.1");
+  lst->port = static_cast<int>(opt_number_field(L, 1, "port").value_or(0));
+  lst->show = opt_bool_field(L, 1, "transcript").value_or(engine.options().verbose);
+  if (lua_getfield(L, 1, "tls") == LUA_TSTRING) {
+    std::string mode = lua_tostring(L, -1);
+    if (mode != "starttls" && mode != "implicit") {
+      luaL_error(L, "listen: tls must be false, true, \"implicit\" or \"starttls\"");
+    }
+    lst->tls_mode = mode;
+  } else if (lua_toboolean(L, -1)) {
+    lst->tls_mode = "implicit";
+  }
+  lua_pop(L, 1);
+  std::string cert = opt_string_field(L, 1, "cert").value_or("");
+  std::string key = opt_string_field(L, 1, "key").value_or("");
+  if (lst->tls_mode != "none" || !cert.empty()) {
+    lst->ctx = net::make_server_context(cert, key, lst->cert_pem);
+  }
+  error_code ec;
+  auto address = asio::ip::make_address(lst->host, ec);
+  if (ec) luaL_error(L, "listen: host must be an IP address, not \"%s\"", lst->host.c_str());
+  tcp::endpoint ep(address, static_cast<unsigned short>(lst->port));
+  lst->acceptor.open(ep.protocol(), ec);
+  if (!ec) lst->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) lst->acceptor.bind(ep, ec);
+  if (!ec) lst->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    raise(L, kNetworkError, "network",
+          "cannot listen on " + lst->host + ":" + std::to_string(lst->port) + ": " + ec.message());
+  }
+  lst->port = lst->acceptor.local_endpoint().port();
+  std::weak_ptr<Listener> weak = lst;
+  lst->canceller = engine.add_canceller([weak] {
+    if (auto l = weak.lock()) {
+      error_code ignored;
+      l->acceptor.close(ignored);
+    }
+  });
+  auto* p = static_cast<std::shared_ptr<Listener>*>(
+      lua_newuserdatauv(L, sizeof(std::shared_ptr<Listener>), 0));
+  new (p) std::shared_ptr<Listener>(std::move(lst));
+  luaL_setmetatable(L, kListenerMeta);
+  return 1;
+}
+
+// srv:accept([timeout | {timeout=}]) -> connection
+int l_accept(lua_State* L) {
+  std::shared_ptr<Listener> lst = check_listener(L);
+  Engine& engine = Engine::of(L);
+  if (!lst->acceptor.is_open()) luaL_error(L, "accept: the listener is closed");
+  if (lst->busy) luaL_error(L, "accept: another conversation is already waiting on this listener");
+  double timeout = engine.options().timeout;
+  if (lua_isnumber(L, 2)) timeout = lua_tonumber(L, 2);
+  if (lua_istable(L, 2)) timeout = opt_number_field(L, 2, "timeout").value_or(timeout);
+  Task* task = engine.prepare_wait(L);
+  lst->busy = true;
+  auto socket = std::make_shared<tcp::socket>(engine.io());
+  auto timer = std::make_shared<asio::steady_timer>(engine.io());
+  auto timed_out = std::make_shared<bool>(false);
+  timer->expires_at(deadline_after(timeout));
+  timer->async_wait([lst, timed_out](const error_code& ec) {
+    if (ec) return;
+    *timed_out = true;
+    error_code ignored;
+    lst->acceptor.cancel(ignored);
+  });
+  lst->acceptor.async_accept(*socket, [&engine, task, lst, socket, timer, timed_out,
+                                       timeout](const error_code& ec) {
+    timer->cancel();
+    lst->busy = false;
+    std::string where = lst->host + ":" + std::to_string(lst->port);
+    if (ec) {
+      std::string msg = *timed_out ? "no client connected to " + where + " within " +
+                                         seconds_text(timeout) + " s"
+                                   : "accepting on " + where + " failed: " + ec.message();
+      int exit = *timed_out ? kFailed : kNetworkError;
+      engine.wake(task, [msg, exit](lua_State* co) {
+        lua_pushboolean(co, 0);
+        push_error(co, exit, exit == kFailed ? "timeout" : "network", msg);
+        return 2;
+      });
+      return;
+    }
+    error_code ignored;
+    socket->set_option(tcp::no_delay(true), ignored);
+    auto remote = socket->remote_endpoint(ignored);
+    std::string label = remote.address().to_string() + ":" + std::to_string(remote.port());
+    auto conn = make_conn(engine, std::make_unique<net::TcpTransport>(std::move(*socket)), label,
+                          true);
+    conn->show = lst->show;
+    conn->server_ctx = lst->ctx;
+    conn->host = remote.address().to_string();
+    conn->port = remote.port();
+    conn->note("accepted " + label + " on " + where);
+    if (lst->tls_mode != "implicit") {
+      engine.wake(task, [conn](lua_State* co) {
+        lua_pushboolean(co, 1);
+        push_conn(co, conn);
+        return 2;
+      });
+      return;
+    }
+    conn->net->handshake(lst->ctx, nullptr, deadline_after(conn->timeout),
+                         [conn, task, &engine](const net::Outcome& o) {
+      if (o.end == net::End::done) {
+        conn->facts = net::collect_facts(conn->net->transport().native_ssl());
+        conn->note(describe_handshake(*conn->facts, false));
+      }
+      engine.wake(task, [conn, o](lua_State* co) {
+        if (o.end != net::End::done) {
+          conn->net->close();
+          lua_pushboolean(co, 0);
+          push_error(co, kNetworkError, "tls",
+                     "TLS handshake with client " + conn->label + " failed: " +
+                         (o.end == net::End::timeout ? "timeout" : o.error));
+          return 2;
+        }
+        lua_pushboolean(co, 1);
+        push_conn(co, conn);
+        return 2;
+      });
+    });
+  });
+  return suspend(L);
+}
+
+int l_listener_close(lua_State* L) {
+  auto& lst = check_listener(L);
+  if (!lst) return 0;
+  error_code ignored;
+  lst->acceptor.close(ignored);
+  Engine::of(L).remove_canceller(lst->canceller);
+  return 0;
+}
+
+int l_listener_gc(lua_State* L) {
+  l_listener_close(L);
+  check_listener(L).~shared_ptr();
+  return 0;
+}
+
+int l_listener_index(lua_State* L) {
+  auto& lst = check_listener(L);
+  std::string_view key = luaL_checkstring(L, 2);
+  if (key == "port") {
+    lua_pushinteger(L, lst->port);
+  } else if (key == "host") {
+    lua_pushstring(L, lst->host.c_str());
+  } else if (key == "cert_pem") {
+    if (lst->cert_pem.empty()) return lua_pushnil(L), 1;
+    lua_pushlstring(L, lst->cert_pem.data(), lst->cert_pem.size());
+  } else if (key == "tls") {
+    lua_pushstring(L, lst->tls_mode.c_str());
+  } else if (key == "accept") {
+    lua_pushcfunction(L, protect<l_accept>);
+  } else if (key == "close") {
+    lua_pushcfunction(L, l_listener_close);
+  } else {
+    lua_pushnil(L);
+  }
+  return 1;
+}
+
+}  // namespace
+
+void open_connections(lua_State* L) {
+  open_connection_methods(L);
+  luaL_newmetatable(L, kListenerMeta);
+  const luaL_Reg meta[] = {{"__index", l_listener_index},
+                           {"__gc", l_listener_gc},
+                           {"__close", l_listener_close},
+                           {nullptr, nullptr}};
+  luaL_setfuncs(L, meta, 0);
+  lua_pushliteral(L, "listener");
+  lua_setfield(L, -2, "__name");
+  lua_pop(L, 1);
+
+  const luaL_Reg globals[] = {{"connect", protect<l_connect>},
+                              {"exec", protect<l_exec>},
+                              {"listen", protect<l_listen>},
+                              {nullptr, nullptr}};
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_getfield(L, -1, "parley");
+  for (const luaL_Reg* r = globals; r->name != nullptr; ++r) {
+    lua_pushcfunction(L, r->func);
+    lua_pushvalue(L, -1);
+    lua_setglobal(L, r->name);
+    lua_setfield(L, -2, r->name);
+  }
+  lua_pop(L, 2);
+}
+
+}  // namespace parley::script

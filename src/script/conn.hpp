@@ -1,0 +1,61 @@
+// The script's view of a connection: the network connection plus framing, role, timeout and
+// TLS settings. Lua userdata hold a shared_ptr to it; completion handlers hold their own.
+#pragma once
+
+#include <lua.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "framing/framing.hpp"
+#include "net/connection.hpp"
+#include "net/tls.hpp"
+#include "report/transcript.hpp"
+
+namespace parley::script {
+
+class Engine;
+
+struct ScriptConn {
+  std::shared_ptr<net::Connection> net;
+  std::unique_ptr<framing::Framer> framer;
+  std::string framing_name;
+  framing::Limits limits;
+  int id = 0;
+  bool server_role = false;  ///< accepted by listen(): parley is the server
+  bool show = true;          ///< appears in the transcript
+  double timeout = 30;
+  std::string host;
+  int port = 0;
+  std::string label;  ///< "host:port", a socket path, or a command line
+  net::ClientTlsOptions tls_options;
+  std::shared_ptr<net::ssl::context> server_ctx;  ///< accepted connections: for starttls
+  std::optional<net::TlsFacts> facts;
+  int canceller = 0;
+  Engine* engine = nullptr;
+
+  report::Speaker peer_speaker() const {
+    return server_role ? report::Speaker::client : report::Speaker::server;
+  }
+  report::Speaker own_speaker() const {
+    return server_role ? report::Speaker::server : report::Speaker::client;
+  }
+  bool tls() const { return net->transport().is_tls(); }
+  void log_received(std::string_view bytes);
+  void log_received_line(std::string_view line);
+  void log_sent_line(std::string_view line);
+  void log_sent_bytes(std::string_view bytes);
+  void note(const std::string& text);
+};
+
+/// Wraps a new connection as Lua userdata (registers it to be closed at the end of the run).
+void push_conn(lua_State* L, std::shared_ptr<ScriptConn> conn);
+std::shared_ptr<ScriptConn> make_conn(Engine& engine, std::unique_ptr<net::Transport> transport,
+                                      std::string label, bool server_role);
+void set_framing(lua_State* L, ScriptConn& conn, const std::string& name);
+void push_facts(lua_State* L, const net::TlsFacts& facts);
+/// One line summing up a handshake for the transcript.
+std::string describe_handshake(const net::TlsFacts& facts, bool checked);
+
+}  // namespace parley::script

@@ -1,0 +1,295 @@
+// Tasks: creation, the single resume path, completion, and the end of a run.
+#include "script/engine.hpp"
+
+#include <boost/asio/post.hpp>
+#include <cstdio>
+
+#include "script/lua_util.hpp"
+
+namespace parley::script {
+
+namespace {
+
+const char kEngineKey = 'E';
+constexpr int kHookInstructions = 10000;
+
+Task*& task_slot(lua_State* L) { return *static_cast<Task**>(lua_getextraspace(L)); }
+
+Task* g_running = nullptr;  // the task being resumed (hooks see coroutines it made, too)
+
+// Stops a script that computes for longer than the wait timeout without waiting.
+void loop_guard(lua_State* L, lua_Debug*) {
+  Task* t = g_running;
+  if (t == nullptr) return;
+  double limit = Engine::of(L).options().timeout;
+  double ran = std::chrono::duration<double>(Clock::now() - t->resumed_at).count();
+  if (ran > limit) {
+    char msg[160];
+    std::snprintf(msg, sizeof msg,
+                  "the script ran %.0f s without waiting on the network (an endless loop?); "
+                  "stopped at the %.0f s timeout",
+                  ran, limit);
+    raise(L, kScriptError, "script", msg);
+  }
+}
+
+// Error object at `idx` as text: "where: message".
+std::string error_text(lua_State* L, int idx) {
+  if (lua_istable(L, idx)) {
+    lua_getfield(L, idx, "where");
+    lua_getfield(L, idx, "message");
+    std::string where_s = lua_isstring(L, -2) ? lua_tostring(L, -2) : "";
+    std::string msg = lua_isstring(L, -1) ? lua_tostring(L, -1) : "(no message)";
+    lua_pop(L, 2);
+    return where_s.empty() ? msg : where_s + ": " + msg;
+  }
+  const char* s = luaL_tolstring(L, idx, nullptr);
+  std::string out = s != nullptr ? s : "(error object is not a string)";
+  lua_pop(L, 1);
+  return out;
+}
+
+int error_exit(lua_State* L, int idx) {
+  if (!lua_istable(L, idx)) return kScriptError;
+  lua_getfield(L, idx, "exit");
+  int exit = lua_isinteger(L, -1) ? static_cast<int>(lua_tointeger(L, -1)) : kScriptError;
+  lua_pop(L, 1);
+  return exit;
+}
+
+}  // namespace
+
+Engine::Engine(EngineOptions options)
+    : options_(std::move(options)), transcript_(options_.transcript) {
+  L_ = luaL_newstate();
+  if (L_ == nullptr) throw std::bad_alloc();
+  task_slot(L_) = nullptr;
+  lua_pushlightuserdata(L_, this);
+  lua_rawsetp(L_, LUA_REGISTRYINDEX, &kEngineKey);
+  lua_sethook(L_, loop_guard, LUA_MASKCOUNT, kHookInstructions);
+  open_libraries();
+}
+
+Engine::~Engine() {
+  stopping_ = true;
+  if (L_ != nullptr) lua_close(L_);
+}
+
+Engine& Engine::of(lua_State* L) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &kEngineKey);
+  auto* e = static_cast<Engine*>(lua_touserdata(L, -1));
+  lua_pop(L, 1);
+  return *e;
+}
+
+Task* Engine::task_of(lua_State* L) { return task_slot(L); }
+
+bool Engine::is_library_source(const char* source) const {
+  return source != nullptr && library_sources_.count(source) > 0;
+}
+
+void Engine::open_libraries() {
+  luaL_openlibs(L_);
+  install_searcher(L_);
+  open_core(L_);
+  open_connections(L_);
+  open_crypto(L_);
+  // The Lua half of the core (expect, on, ...) completes the connection methods.
+  lua_getglobal(L_, "require");
+  lua_pushliteral(L_, "parley.core");
+  if (lua_pcall(L_, 1, 0, 0) != LUA_OK) {
+    std::string msg = lua_tostring(L_, -1) ? lua_tostring(L_, -1) : "?";
+    throw std::runtime_error("cannot load parley.core: " + msg);
+  }
+}
+
+Task* Engine::prepare_wait(lua_State* L) {
+  Task* t = task_of(L);
+  if (t == nullptr) {
+    raise(L, kScriptError, "script",
+          "cannot wait here: network waits run in a conversation (the script itself or a "
+          "spawn()ed function), not inside coroutine.create/wrap or while a module loads");
+  }
+  if (!lua_isyieldable(L)) {
+    raise(L, kScriptError, "script",
+          "cannot wait here: a C function is in between (table.sort, string.gsub callbacks, "
+          "__gc and the like cannot wait on the network)");
+  }
+  t->waiting = true;
+  return t;
+}
+
+Task* Engine::spawn(lua_State* L, int nargs) {
+  auto task = std::make_unique<Task>();
+  Task* t = task.get();
+  t->id = ++next_task_;
+  t->co = lua_newthread(L);
+  task_slot(t->co) = t;
+  t->thread_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_xmove(L, t->co, nargs + 1);
+  tasks_[t->id] = std::move(task);
+  boost::asio::post(io_, [this, t, nargs] {
+    if (!stopping_) resume(t, nargs);
+  });
+  return t;
+}
+
+Task* Engine::find_task(int id) {
+  auto it = tasks_.find(id);
+  return it == tasks_.end() ? nullptr : it->second.get();
+}
+
+void Engine::wake(Task* t, std::function<int(lua_State*)> push) {
+  if (stopping_ || t->finished) return;
+  if (t->running) {
+    // Completed before the task yielded: resume once it has.
+    boost::asio::post(io_, [this, t, push = std::move(push)]() mutable { wake(t, std::move(push)); });
+    return;
+  }
+  t->waiting = false;
+  luaL_checkstack(t->co, 8, "wake");
+  int n = push(t->co);
+  resume(t, n);
+}
+
+void Engine::resume(Task* t, int nargs) {
+  Task* outer = g_running;
+  g_running = t;
+  t->running = true;
+  t->resumed_at = Clock::now();
+  int nresults = 0;
+  int status = lua_resume(t->co, L_, nargs, &nresults);
+  t->running = false;
+  g_running = outer;
+  if (status == LUA_YIELD) {
+    if (t->waiting) return;
+    // A bare coroutine.yield() at the top of a conversation: nothing would resume it.
+    lua_pop(t->co, nresults);
+    push_error(t->co, kScriptError, "script",
+               "coroutine.yield() called outside a coroutine the script created");
+    finish(t, LUA_ERRRUN, 0);
+    return;
+  }
+  finish(t, status, nresults);
+}
+
+void Engine::finish(Task* t, int status, int nresults) {
+  lua_State* co = t->co;
+  t->finished = true;
+  if (status == LUA_OK) {
+    lua_createtable(co, nresults, 1);
+    lua_pushinteger(co, nresults);
+    lua_setfield(co, -2, "n");
+    lua_insert(co, -(nresults + 1));
+    for (int i = nresults; i >= 1; --i) lua_rawseti(co, -(i + 1), i);
+  } else {
+    t->failed = true;
+    if (!lua_istable(co, -1)) {
+      // A runtime error: the message carries its position; add the traceback at -v.
+      std::string msg = error_text(co, -1);
+      if (options_.verbose) {
+        luaL_traceback(co, co, msg.c_str(), 0);
+        msg = lua_tostring(co, -1);
+        lua_pop(co, 1);
+      }
+      lua_pop(co, 1);
+      lua_createtable(co, 0, 4);
+      lua_pushstring(co, msg.c_str());
+      lua_setfield(co, -2, "message");
+      lua_pushstring(co, "script");
+      lua_setfield(co, -2, "kind");
+      lua_pushinteger(co, kScriptError);
+      lua_setfield(co, -2, "exit");
+    }
+    t->exit = error_exit(co, -1);
+  }
+  lua_xmove(co, L_, 1);
+  t->result_ref = luaL_ref(L_, LUA_REGISTRYINDEX);
+  luaL_unref(L_, LUA_REGISTRYINDEX, t->thread_ref);
+  t->thread_ref = LUA_NOREF;
+  auto joiners = std::move(t->on_finish);
+  for (auto& j : joiners) j();
+  if (t->id == 1) {
+    stop_everything();
+  } else if (t->failed && joiners.empty() && !stopping_) {
+    // Nobody waits for it: say so now, the user needs to see why it ended.
+    lua_rawgeti(L_, LUA_REGISTRYINDEX, t->result_ref);
+    std::fprintf(stderr, "parley: spawned conversation %d failed: %s\n", t->id,
+                 transcript_.mask(error_text(L_, -1)).c_str());
+    lua_pop(L_, 1);
+    t->reported = true;
+  }
+}
+
+int Engine::add_canceller(std::function<void()> cancel) {
+  int id = ++next_canceller_;
+  cancellers_[id] = std::move(cancel);
+  return id;
+}
+
+void Engine::remove_canceller(int id) { cancellers_.erase(id); }
+
+void Engine::stop_everything() {
+  stopping_ = true;
+  auto all = std::move(cancellers_);
+  for (auto& [id, cancel] : all) cancel();
+}
+
+void Engine::prepend_module_dir(const std::string& dir) {
+  lua_getglobal(L_, "package");
+  lua_getfield(L_, -1, "path");
+  std::string path = dir + "/?.lua;" + (lua_tostring(L_, -1) ? lua_tostring(L_, -1) : "");
+  lua_pop(L_, 1);
+  lua_pushstring(L_, path.c_str());
+  lua_setfield(L_, -2, "path");
+  lua_pop(L_, 1);
+}
+
+int Engine::run_file(const std::string& path) {
+  int status = luaL_loadfile(L_, path.c_str());
+  return run_main(status);
+}
+
+int Engine::run_chunk(const std::string& name, std::string_view text) {
+  int status = luaL_loadbuffer(L_, text.data(), text.size(), name.c_str());
+  return run_main(status);
+}
+
+int Engine::run_main(int load_status) {
+  if (load_status != LUA_OK) {
+    std::fprintf(stderr, "parley: %s\n", lua_tostring(L_, -1));
+    lua_pop(L_, 1);
+    return kScriptError;
+  }
+  Task* main = spawn(L_, 0);
+  io_.run();
+  if (!main->finished) {
+    // Only possible when the loop ran dry while the script waited on something unbounded.
+    std::fprintf(stderr, "parley: the script waited on something that can never happen\n");
+    return kScriptError;
+  }
+  int unjoined = report_unjoined_failures();
+  if (!main->failed) return unjoined;
+  lua_rawgeti(L_, LUA_REGISTRYINDEX, main->result_ref);
+  std::fprintf(stderr, "parley: %s\n", transcript_.mask(error_text(L_, -1)).c_str());
+  lua_pop(L_, 1);
+  return main->exit;
+}
+
+int Engine::report_unjoined_failures() {
+  int exit = kOk;
+  for (auto& [id, t] : tasks_) {
+    if (id == 1 || !t->failed || t->joined) continue;
+    if (!t->reported) {
+      lua_rawgeti(L_, LUA_REGISTRYINDEX, t->result_ref);
+      std::fprintf(stderr, "parley: spawned conversation %d failed: %s\n", id,
+                   transcript_.mask(error_text(L_, -1)).c_str());
+      lua_pop(L_, 1);
+      t->reported = true;
+    }
+    if (exit == kOk) exit = t->exit;
+  }
+  return exit;
+}
+
+}  // namespace parley::script

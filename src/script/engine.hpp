@@ -1,0 +1,125 @@
+// The Lua runtime: one io_context, one Lua state, every conversation a coroutine ("task").
+// A binding that must wait starts an Asio operation and suspends its task; the completion
+// handler pushes the results and resumes it (Engine::wake).
+#pragma once
+
+#include <lua.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "report/transcript.hpp"
+
+namespace parley::script {
+
+using Clock = std::chrono::steady_clock;
+
+/// Exit statuses (DESIGN.md, "The command line").
+enum Exit : int { kOk = 0, kFailed = 1, kScriptError = 2, kNetworkError = 3 };
+
+struct EngineOptions {
+  double timeout = 30.0;  ///< default for every wait, seconds
+  bool strict = false;
+  bool verbose = false;
+  bool quiet = false;
+  std::vector<std::string> include_dirs;  ///< -I: searched before the embedded modules
+  std::vector<std::pair<std::string, std::string>> args;  ///< NAME=VALUE
+  report::TranscriptOptions transcript;
+};
+
+struct Task {
+  int id = 0;
+  lua_State* co = nullptr;
+  int thread_ref = LUA_NOREF;
+  int result_ref = LUA_NOREF;  ///< table of results, or the error object
+  bool running = false;
+  bool waiting = false;
+  bool finished = false;
+  bool failed = false;
+  bool joined = false;
+  bool reported = false;
+  int exit = 0;
+  Clock::time_point resumed_at;
+  std::vector<std::function<void()>> on_finish;  ///< joiners
+};
+
+class Engine {
+ public:
+  explicit Engine(EngineOptions options);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  /// Runs a script file (or embedded chunk when `text` is given) as the main conversation
+  /// until it ends; returns the exit status.
+  int run_file(const std::string& path);
+  int run_chunk(const std::string& name, std::string_view text);
+
+  /// Lets `require` find the script's own modules beside it.
+  void prepend_module_dir(const std::string& dir);
+
+  boost::asio::io_context& io() { return io_; }
+  lua_State* lua() { return L_; }
+  const EngineOptions& options() const { return options_; }
+  report::Transcript& transcript() { return transcript_; }
+  bool stopping() const { return stopping_; }
+
+  /// The engine of a Lua state (stored in the registry).
+  static Engine& of(lua_State* L);
+  /// The task a thread runs, or nullptr (the main state, or a coroutine a script made).
+  static Task* task_of(lua_State* L);
+
+  /// Checks that the running code may wait and marks its task waiting. Raises a script
+  /// error otherwise. The binding then starts its operation and returns lua_yield(L, 0).
+  Task* prepare_wait(lua_State* L);
+  /// Resumes a waiting task with the values `push` leaves on its stack (returns their count).
+  void wake(Task* task, std::function<int(lua_State*)> push);
+  /// Starts a new task running the function on top of `L`'s stack with `nargs` arguments
+  /// below... (pops them). Returns the task.
+  Task* spawn(lua_State* L, int nargs);
+  Task* find_task(int id);
+
+  /// Registers something to cancel when the run ends (a listener, a timer).
+  int add_canceller(std::function<void()> cancel);
+  void remove_canceller(int id);
+
+  int next_connection_id() { return ++connections_; }
+  /// Chunk names of library code: failures point past them to the script's own line.
+  void add_library_source(std::string source) { library_sources_.insert(std::move(source)); }
+  bool is_library_source(const char* source) const;
+
+ private:
+  void open_libraries();
+  void resume(Task* task, int nargs);
+  void finish(Task* task, int status, int nresults);
+  int run_main(int load_status);
+  int report_unjoined_failures();
+  void stop_everything();
+
+  EngineOptions options_;
+  boost::asio::io_context io_;
+  report::Transcript transcript_;
+  lua_State* L_ = nullptr;
+  std::map<int, std::unique_ptr<Task>> tasks_;
+  std::map<int, std::function<void()>> cancellers_;
+  std::unordered_set<std::string> library_sources_;
+  int next_task_ = 0;
+  int next_canceller_ = 0;
+  int connections_ = 0;
+  bool stopping_ = false;
+};
+
+/// Installs the bindings (defined in the bind_*.cpp files).
+void open_core(lua_State* L);         // parley table, spawn, sleep, fail, secret, clock, ...
+void open_connections(lua_State* L);  // connect, listen, exec and the connection methods
+void open_crypto(lua_State* L);       // parley.crypto
+void install_searcher(lua_State* L);  // embedded modules and -I directories
+
+}  // namespace parley::script

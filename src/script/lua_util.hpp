@@ -1,0 +1,49 @@
+// Small helpers shared by the bindings: structured errors, byte arguments (strings or secrets),
+// option tables.
+#pragma once
+
+#include <lua.hpp>
+
+#include <exception>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace parley::script {
+
+/// Builds the error object {kind, exit, message, where} on the stack   [-0, +1, m]
+void push_error(lua_State* L, int exit, const char* kind, const std::string& message);
+/// Raises it                                                            [-0, +0, v]
+[[noreturn]] void raise(lua_State* L, int exit, const char* kind, const std::string& message);
+/// "script.lua:12" for the innermost frame of the script itself (library frames skipped).
+std::string where(lua_State* L);
+
+/// A string or a secret at `idx`; `secret` tells which.                [-0, +0, v]
+std::string_view check_bytes(lua_State* L, int idx, bool* secret = nullptr);
+bool is_secret(lua_State* L, int idx);
+/// Pushes a new secret holding `value` and registers it for masking.   [-0, +1, m]
+void push_secret(lua_State* L, std::string_view value);
+
+/// Yields the running task (after Engine::prepare_wait and starting the operation). The
+/// completion pushes `true, results...` (returned to the script) or `false, error` (raised).
+int suspend(lua_State* L);
+
+/// Option-table readers: nil when the field is absent.                  [-0, +0, v]
+std::optional<std::string> opt_string_field(lua_State* L, int table, const char* name);
+std::optional<double> opt_number_field(lua_State* L, int table, const char* name);
+std::optional<bool> opt_bool_field(lua_State* L, int table, const char* name);
+
+/// Calls f(L), turning a C++ exception into a Lua error (script error, exit 2) so that no
+/// exception crosses into Lua. Lua's own errors and yields pass through untouched.
+template <int (*F)(lua_State*)>
+int protect(lua_State* L) {
+  std::string what;
+  try {
+    return F(L);
+  } catch (const std::exception& e) {
+    what = e.what();
+  }
+  raise(L, 2, "script", what);
+}
+
+}  // namespace parley::script

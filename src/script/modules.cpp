@@ -1,0 +1,64 @@
+// Finding Lua modules: the -I directories first (so a module can be overridden from disk),
+// then the copies compiled into the binary.
+#include <sys/stat.h>
+
+#include "script/embedded.hpp"
+#include "script/engine.hpp"
+
+namespace parley::script {
+
+namespace {
+
+bool is_file(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// package.searchers entry: returns a loader and its origin, or a message why not found.
+int search(lua_State* L) {
+  std::string name = luaL_checkstring(L, 1);
+  Engine& engine = Engine::of(L);
+  std::string rel = name;
+  for (auto& c : rel) {
+    if (c == '.') c = '/';
+  }
+  for (const auto& dir : engine.options().include_dirs) {
+    for (const std::string& path : {dir + "/" + rel + ".lua", dir + "/" + rel + "/init.lua"}) {
+      if (!is_file(path)) continue;
+      if (luaL_loadfile(L, path.c_str()) != LUA_OK) return lua_error(L);
+      if (name.rfind("parley", 0) == 0) engine.add_library_source("@" + path);
+      lua_pushstring(L, path.c_str());
+      return 2;
+    }
+  }
+  for (const auto& file : embedded::files()) {
+    if (file.name != name) continue;
+    std::string chunk = "=" + rel + ".lua";
+    if (luaL_loadbuffer(L, file.text.data(), file.text.size(), chunk.c_str()) != LUA_OK) {
+      return lua_error(L);
+    }
+    engine.add_library_source(chunk);
+    lua_pushstring(L, chunk.c_str() + 1);
+    return 2;
+  }
+  lua_pushfstring(L, "no embedded module '%s'", name.c_str());
+  return 1;
+}
+
+}  // namespace
+
+void install_searcher(lua_State* L) {
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "searchers");
+  // Shift entries 2.. up by one and put ours second, after package.preload.
+  auto n = static_cast<lua_Integer>(lua_rawlen(L, -1));
+  for (lua_Integer i = n; i >= 2; --i) {
+    lua_rawgeti(L, -1, i);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_pushcfunction(L, search);
+  lua_rawseti(L, -2, 2);
+  lua_pop(L, 2);
+}
+
+}  // namespace parley::script
