@@ -190,4 +190,14 @@ function methods:off()
   return self
 end
 
+--- print, with every secret masked: a value the script read back from a server (a password
+-- echoed by a mock, say) must not leak through a debugging print either.
+local raw_print = print
+function print(...)
+  local n = select("#", ...)
+  local parts = {}
+  for i = 1, n do parts[i] = parley.mask(tostring((select(i, ...)))) end
+  raw_print(table.unpack(parts, 1, n))
+end
+
 return M

@@ -187,6 +187,15 @@ int l_note(lua_State* L) {
   return 0;
 }
 
+// parley.mask(text): text with every registered secret shown as ****.
+int l_mask(lua_State* L) {
+  size_t len = 0;
+  const char* s = luaL_checklstring(L, 1, &len);
+  std::string masked = Engine::of(L).transcript().mask({s, len});
+  lua_pushlstring(L, masked.data(), masked.size());
+  return 1;
+}
+
 int l_warn(lua_State* L) {
   Engine::of(L).transcript().warn(luaL_checkstring(L, 1));
   return 0;
@@ -240,7 +249,8 @@ void open_core(lua_State* L) {
   const luaL_Reg internals[] = {{"clock", l_clock},     {"raise", l_raise},
                                 {"where", protect<l_where>}, {"reveal", l_reveal},
                                 {"is_secret", l_is_secret},  {"note", l_note},
-                                {"warn", l_warn},            {nullptr, nullptr}};
+                                {"warn", l_warn},            {"mask", l_mask},
+                                {nullptr, nullptr}};
   // package.loaded.parley: the globals plus library helpers.
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
   lua_newtable(L);

@@ -35,6 +35,7 @@ void loop_guard(lua_State* L, lua_Debug*) {
 
 // Error object at `idx` as text: "where: message".
 std::string error_text(lua_State* L, int idx) {
+  idx = lua_absindex(L, idx);
   if (lua_istable(L, idx)) {
     lua_getfield(L, idx, "where");
     lua_getfield(L, idx, "message");
