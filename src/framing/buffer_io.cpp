@@ -10,6 +10,8 @@ char* InputBuffer::prepare(std::size_t n) {
   return data_.data() + prepared_;
 }
 
-void InputBuffer::commit(std::size_t n) { data_.resize(prepared_ + n); }
+void InputBuffer::commit(std::size_t n) {
+  data_.resize(prepared_ + n);
+}
 
 }  // namespace parley::framing

@@ -12,8 +12,7 @@ constexpr std::size_t kReadMax = 64 * 1024;
 constexpr auto kTlsShutdownLimit = std::chrono::seconds(2);
 }  // namespace
 
-Connection::Connection(asio::io_context& io, std::unique_ptr<Transport> transport,
-                       std::string peer)
+Connection::Connection(asio::io_context& io, std::unique_ptr<Transport> transport, std::string peer)
     : transport_(std::move(transport)), timer_(io), peer_(std::move(peer)) {}
 
 Connection::~Connection() {
@@ -66,7 +65,8 @@ void Connection::read_more(Extract extract, Done done) {
         if (n > 0) {
           std::string_view got = self->input_.view().substr(self->input_.size() - n);
           self->recent_.append(got.substr(got.size() > kRecentMax ? got.size() - kRecentMax : 0));
-          if (self->recent_.size() > kRecentMax) self->recent_.erase(0, self->recent_.size() - kRecentMax);
+          if (self->recent_.size() > kRecentMax)
+            self->recent_.erase(0, self->recent_.size() - kRecentMax);
           if (n == self->read_size_ && self->read_size_ < kReadMax) self->read_size_ *= 2;
         }
         if (self->closed_) return self->finish(done, {End::closed, {}});
@@ -88,39 +88,37 @@ void Connection::write(std::string bytes, Clock::time_point deadline, Done done)
   if (closed_) return done({End::closed, {}});
   begin(deadline);
   auto data = std::make_shared<std::string>(std::move(bytes));
-  transport_->write_all(asio::buffer(*data), [self = shared_from_this(), data,
-                                              done = std::move(done)](const error_code& ec,
-                                                                      std::size_t) mutable {
-    self->finish(done, ec ? self->failure(ec) : Outcome{});
-  });
+  transport_->write_all(asio::buffer(*data),
+                        [self = shared_from_this(), data, done = std::move(done)](
+                            const error_code& ec, std::size_t) mutable {
+                          self->finish(done, ec ? self->failure(ec) : Outcome{});
+                        });
 }
 
 void Connection::handshake(std::shared_ptr<ssl::context> ctx, const ClientTlsOptions* client,
                            Clock::time_point deadline, Done done) {
   if (closed_) return done({End::closed, {}});
   begin(deadline);
-  transport_->handshake(std::move(ctx), client,
-                        [self = shared_from_this(), done = std::move(done)](
-                            const error_code& ec) mutable {
-                          Outcome out;
-                          if (ec) {
-                            out = self->failure(ec);
-                            if (out.end == End::error || out.end == End::eof) {
-                              out.end = End::error;
-                              out.error = ec.message();
-                              std::string more = openssl_errors();
-                              if (more != "unknown OpenSSL error" &&
-                                  more.find(out.error) == std::string::npos) {
-                                out.error += " (" + more + ")";
-                              }
-                              if (ec == asio::error::eof ||
-                                  ec == asio::ssl::error::stream_truncated) {
-                                out.error = "the peer closed the connection during the handshake";
-                              }
-                            }
-                          }
-                          self->finish(done, out);
-                        });
+  transport_->handshake(
+      std::move(ctx), client,
+      [self = shared_from_this(), done = std::move(done)](const error_code& ec) mutable {
+        Outcome out;
+        if (ec) {
+          out = self->failure(ec);
+          if (out.end == End::error || out.end == End::eof) {
+            out.end = End::error;
+            out.error = ec.message();
+            std::string more = openssl_errors();
+            if (more != "unknown OpenSSL error" && more.find(out.error) == std::string::npos) {
+              out.error += " (" + more + ")";
+            }
+            if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
+              out.error = "the peer closed the connection during the handshake";
+            }
+          }
+        }
+        self->finish(done, out);
+      });
 }
 
 void Connection::close() {

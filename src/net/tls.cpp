@@ -80,7 +80,8 @@ void add_extension(X509* cert, int nid, const char* value) {
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
   X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-  if (ext == nullptr) throw std::runtime_error("cannot make certificate extension: " + openssl_errors());
+  if (ext == nullptr)
+    throw std::runtime_error("cannot make certificate extension: " + openssl_errors());
   X509_add_ext(cert, ext, -1);
   X509_EXTENSION_free(ext);
 }

@@ -36,7 +36,7 @@ struct TlsFacts {
   std::string alpn;
   bool has_peer_cert = false;
   std::string subject, issuer, serial;
-  std::vector<std::string> sans;  ///< "DNS:name" or "IP:addr"
+  std::vector<std::string> sans;      ///< "DNS:name" or "IP:addr"
   std::string not_before, not_after;  ///< ISO 8601 UTC
   long long not_after_epoch = 0;
   std::string sha256;  ///< colon-separated upper-case hex

@@ -105,6 +105,7 @@ using UnixTransport = SocketTransport<asio::local::stream_protocol::socket>;
 
 /// Starts `argv` with its stdin and stdout connected to a transport (stderr is inherited).
 /// Throws std::system_error when the program cannot be started.
-std::unique_ptr<Transport> spawn_process(asio::io_context& io, const std::vector<std::string>& argv);
+std::unique_ptr<Transport> spawn_process(asio::io_context& io,
+                                         const std::vector<std::string>& argv);
 
 }  // namespace parley::net

@@ -62,8 +62,7 @@ std::string Transcript::mask(std::string_view text) const {
   return out;
 }
 
-void Transcript::emit(int conn, std::string_view prefix, std::string_view text,
-                      const char* color) {
+void Transcript::emit(int conn, std::string_view prefix, std::string_view text, const char* color) {
   std::string out;
   if (options_.verbose) {
     double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();

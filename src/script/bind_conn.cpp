@@ -30,9 +30,9 @@ std::shared_ptr<ScriptConn>& check_conn(lua_State* L, int idx = 1) {
 ScriptConn& usable(lua_State* L, const char* op) {
   ScriptConn& c = *check_conn(L);
   if (c.net->closed()) {
-    raise(L, kScriptError, "script",
-          std::string(op) + ": connection " + std::to_string(c.id) + " to " + c.label +
-              " is closed");
+    raise(
+        L, kScriptError, "script",
+        std::string(op) + ": connection " + std::to_string(c.id) + " to " + c.label + " is closed");
   }
   if (c.net->busy()) {
     raise(L, kScriptError, "script",
@@ -208,10 +208,14 @@ int read_with(lua_State* L, std::shared_ptr<Reader> reader, int timeout_idx, con
 }
 
 // c:read_reply([timeout]) -> reply | nil, "eof"|"timeout"|"closed"
-int l_read_reply(lua_State* L) { return read_with(L, std::make_shared<UnitReader>(), 2, "read_reply"); }
+int l_read_reply(lua_State* L) {
+  return read_with(L, std::make_shared<UnitReader>(), 2, "read_reply");
+}
 
 // c:read_line([timeout]) -> line without its line end | nil, why
-int l_read_line(lua_State* L) { return read_with(L, std::make_shared<LineReader>(), 2, "read_line"); }
+int l_read_line(lua_State* L) {
+  return read_with(L, std::make_shared<LineReader>(), 2, "read_line");
+}
 
 // c:read([n], [timeout]) -> n bytes (fewer at the end of the stream) or what is there | nil, why
 int l_read(lua_State* L) {
@@ -230,25 +234,25 @@ int write_bytes(lua_State* L, std::string data, double timeout) {
   std::shared_ptr<ScriptConn> conn = check_conn(L);
   Engine& engine = *c.engine;
   Task* task = engine.prepare_wait(L);
-  c.net->write(std::move(data), deadline_after(timeout),
-               [conn, task, &engine, timeout](const net::Outcome& o) {
-                 engine.wake(task, [conn, o, timeout](lua_State* co) {
-                   if (o.end == net::End::done) {
-                     lua_pushboolean(co, 1);
-                     lua_pushboolean(co, 1);
-                     return 2;
-                   }
-                   lua_pushboolean(co, 0);
-                   std::string why = o.end == net::End::timeout
-                                         ? "the peer did not take the data within " +
-                                               std::to_string(static_cast<long long>(timeout)) + " s"
-                                     : o.end == net::End::closed ? "the connection was closed"
-                                                                 : o.error;
-                   push_error(co, kNetworkError, "network",
-                              "sending to " + conn->label + " failed: " + why);
-                   return 2;
-                 });
-               });
+  c.net->write(
+      std::move(data), deadline_after(timeout),
+      [conn, task, &engine, timeout](const net::Outcome& o) {
+        engine.wake(task, [conn, o, timeout](lua_State* co) {
+          if (o.end == net::End::done) {
+            lua_pushboolean(co, 1);
+            lua_pushboolean(co, 1);
+            return 2;
+          }
+          lua_pushboolean(co, 0);
+          std::string why = o.end == net::End::timeout
+                                ? "the peer did not take the data within " +
+                                      std::to_string(static_cast<long long>(timeout)) + " s"
+                            : o.end == net::End::closed ? "the connection was closed"
+                                                        : o.error;
+          push_error(co, kNetworkError, "network", "sending to " + conn->label + " failed: " + why);
+          return 2;
+        });
+      });
   return suspend(L);
 }
 
@@ -259,8 +263,8 @@ int l_send(lua_State* L) {
   std::size_t bad = line.find_first_of("\r\n");
   if (bad != std::string_view::npos) {
     raise(L, kScriptError, "script",
-          "send: the line holds a " + std::string(line[bad] == '\r' ? "CR" : "LF") +
-              " at byte " + std::to_string(bad + 1) +
+          "send: the line holds a " + std::string(line[bad] == '\r' ? "CR" : "LF") + " at byte " +
+              std::to_string(bad + 1) +
               " (it would start another command); use send_raw to send raw bytes");
   }
   c.log_sent_line(line);
@@ -394,8 +398,8 @@ int l_starttls(lua_State* L) {
             std::string why = o.end == net::End::timeout
                                   ? "it did not finish within " +
                                         std::to_string(static_cast<long long>(timeout)) + " s"
-                                  : o.end == net::End::closed ? "the connection was closed"
-                                                              : o.error;
+                              : o.end == net::End::closed ? "the connection was closed"
+                                                          : o.error;
             conn->net->close();
             push_error(co, kNetworkError, "tls",
                        "TLS handshake with " + conn->label + " failed: " + why);
@@ -456,8 +460,10 @@ int l_gc(lua_State* L) {
 int l_set_framing(lua_State* L) {
   ScriptConn& c = *check_conn(L);
   if (lua_istable(L, 3)) {
-    if (auto v = opt_number_field(L, 3, "max_line")) c.limits.max_line = static_cast<std::size_t>(*v);
-    if (auto v = opt_number_field(L, 3, "max_reply")) c.limits.max_unit = static_cast<std::size_t>(*v);
+    if (auto v = opt_number_field(L, 3, "max_line"))
+      c.limits.max_line = static_cast<std::size_t>(*v);
+    if (auto v = opt_number_field(L, 3, "max_reply"))
+      c.limits.max_unit = static_cast<std::size_t>(*v);
   }
   set_framing(L, c, luaL_checkstring(L, 2));
   return 0;
@@ -603,29 +609,28 @@ void push_conn(lua_State* L, std::shared_ptr<ScriptConn> conn) {
 }
 
 void open_connection_methods(lua_State* L) {
-  const luaL_Reg methods[] = {
-      {"send", protect<l_send>},
-      {"send_raw", protect<l_send_raw>},
-      {"read_reply", protect<l_read_reply>},
-      {"read_line", protect<l_read_line>},
-      {"read", protect<l_read>},
-      {"starttls", protect<l_starttls>},
-      {"close", protect<l_close>},
-      {"set_framing", protect<l_set_framing>},
-      {"want_block", l_want_block},
-      {"set_timeout", l_set_timeout},
-      {"pending", l_pending},
-      {"last_bytes", l_last_bytes},
-      {"is_open", l_is_open},
-      {nullptr, nullptr}};
+  const luaL_Reg methods[] = {{"send", protect<l_send>},
+                              {"send_raw", protect<l_send_raw>},
+                              {"read_reply", protect<l_read_reply>},
+                              {"read_line", protect<l_read_line>},
+                              {"read", protect<l_read>},
+                              {"starttls", protect<l_starttls>},
+                              {"close", protect<l_close>},
+                              {"set_framing", protect<l_set_framing>},
+                              {"want_block", l_want_block},
+                              {"set_timeout", l_set_timeout},
+                              {"pending", l_pending},
+                              {"last_bytes", l_last_bytes},
+                              {"is_open", l_is_open},
+                              {nullptr, nullptr}};
   lua_newtable(L);
   luaL_setfuncs(L, methods, 0);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &kMethodsKey);
 
   luaL_newmetatable(L, kConnMeta);
-  const luaL_Reg meta[] = {{"__index", l_index},       {"__newindex", l_newindex},
-                           {"__gc", l_gc},             {"__close", protect<l_close>},
-                           {"__tostring", l_tostring}, {nullptr, nullptr}};
+  const luaL_Reg meta[] = {
+      {"__index", l_index},          {"__newindex", l_newindex}, {"__gc", l_gc},
+      {"__close", protect<l_close>}, {"__tostring", l_tostring}, {nullptr, nullptr}};
   luaL_setfuncs(L, meta, 0);
   lua_pushliteral(L, "connection");
   lua_setfield(L, -2, "__name");

@@ -243,14 +243,15 @@ void open_core(lua_State* L) {
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
 
-  const luaL_Reg globals[] = {{"sleep", protect<l_sleep>}, {"spawn", protect<l_spawn>},
-                              {"fail", l_fail},            {"secret", protect<l_secret>},
+  const luaL_Reg globals[] = {{"sleep", protect<l_sleep>},
+                              {"spawn", protect<l_spawn>},
+                              {"fail", l_fail},
+                              {"secret", protect<l_secret>},
                               {nullptr, nullptr}};
-  const luaL_Reg internals[] = {{"clock", l_clock},     {"raise", l_raise},
-                                {"where", protect<l_where>}, {"reveal", l_reveal},
-                                {"is_secret", l_is_secret},  {"note", l_note},
-                                {"warn", l_warn},            {"mask", l_mask},
-                                {nullptr, nullptr}};
+  const luaL_Reg internals[] = {
+      {"clock", l_clock},   {"raise", l_raise},         {"where", protect<l_where>},
+      {"reveal", l_reveal}, {"is_secret", l_is_secret}, {"note", l_note},
+      {"warn", l_warn},     {"mask", l_mask},           {nullptr, nullptr}};
   // package.loaded.parley: the globals plus library helpers.
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
   lua_newtable(L);

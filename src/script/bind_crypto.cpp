@@ -149,10 +149,14 @@ int l_hex(lua_State* L) {
 }  // namespace
 
 void open_crypto(lua_State* L) {
-  const luaL_Reg funcs[] = {{"b64encode", l_b64encode}, {"b64decode", l_b64decode},
-                            {"hmac", l_hmac},           {"digest", l_digest},
-                            {"pbkdf2", l_pbkdf2},       {"random", l_random},
-                            {"xor", l_xor},             {"hex", l_hex},
+  const luaL_Reg funcs[] = {{"b64encode", l_b64encode},
+                            {"b64decode", l_b64decode},
+                            {"hmac", l_hmac},
+                            {"digest", l_digest},
+                            {"pbkdf2", l_pbkdf2},
+                            {"random", l_random},
+                            {"xor", l_xor},
+                            {"hex", l_hex},
                             {nullptr, nullptr}};
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
   luaL_newlib(L, funcs);

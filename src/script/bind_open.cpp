@@ -52,8 +52,10 @@ ConnectSpec read_spec(lua_State* L, Engine& engine) {
   if (!lua_istable(L, 1)) {
     s.host = luaL_checkstring(L, 1);
     s.port = luaL_checkstring(L, 2);  // numbers convert
-    if (lua_istable(L, 3)) lua_replace(L, 1);  // connect(host, port, {options})
-    else return s;
+    if (lua_istable(L, 3))
+      lua_replace(L, 1);  // connect(host, port, {options})
+    else
+      return s;
   }
   if (auto v = opt_string_field(L, 1, "host")) s.host = *v;
   if (auto v = opt_string_field(L, 1, "port")) s.port = *v;
@@ -61,7 +63,8 @@ ConnectSpec read_spec(lua_State* L, Engine& engine) {
   if (auto v = opt_number_field(L, 1, "timeout")) s.timeout = *v;
   if (auto v = opt_string_field(L, 1, "framing")) s.framing = *v;
   if (auto v = opt_number_field(L, 1, "max_line")) s.limits.max_line = static_cast<std::size_t>(*v);
-  if (auto v = opt_number_field(L, 1, "max_reply")) s.limits.max_unit = static_cast<std::size_t>(*v);
+  if (auto v = opt_number_field(L, 1, "max_reply"))
+    s.limits.max_unit = static_cast<std::size_t>(*v);
   if (auto v = opt_bool_field(L, 1, "transcript")) s.show = *v;
   if (lua_getfield(L, 1, "tls") == LUA_TSTRING) {
     std::string_view mode = lua_tostring(L, -1);
@@ -137,36 +140,38 @@ void complete(Engine& engine, Task* task, const ConnectSpec& spec,
     return;
   }
   double timeout = spec.timeout;
-  conn->net->handshake(ctx, &conn->tls_options, deadline_after(timeout),
-                       [conn, task, &engine, timeout](const net::Outcome& o) {
-    if (o.end == net::End::done) {
-      conn->facts = net::collect_facts(conn->net->transport().native_ssl());
-      conn->note(describe_handshake(*conn->facts, conn->tls_options.verify));
-    }
-    engine.wake(task, [conn, o, timeout](lua_State* co) {
-      if (o.end != net::End::done) {
-        conn->net->close();
-        push_connect_error(co, "TLS handshake with " + conn->label + " failed: " +
+  conn->net->handshake(
+      ctx, &conn->tls_options, deadline_after(timeout),
+      [conn, task, &engine, timeout](const net::Outcome& o) {
+        if (o.end == net::End::done) {
+          conn->facts = net::collect_facts(conn->net->transport().native_ssl());
+          conn->note(describe_handshake(*conn->facts, conn->tls_options.verify));
+        }
+        engine.wake(task, [conn, o, timeout](lua_State* co) {
+          if (o.end != net::End::done) {
+            conn->net->close();
+            push_connect_error(co,
+                               "TLS handshake with " + conn->label + " failed: " +
                                    (o.end == net::End::timeout
                                         ? "it did not finish within " + seconds_text(timeout) + " s"
                                         : o.error));
-        return 2;
-      }
-      const net::TlsFacts& f = *conn->facts;
-      if (conn->tls_options.verify && !f.verified) {
-        conn->net->close();
-        push_connect_error(co, "the certificate of " + conn->label + " did not pass the check: " +
-                                   f.verify_error + " (subject " + f.subject + ", issuer " +
-                                   f.issuer +
-                                   "). To go on anyway pass verify=false; to trust its issuer "
-                                   "pass ca=FILE.");
-        return 2;
-      }
-      lua_pushboolean(co, 1);
-      push_conn(co, conn);
-      return 2;
-    });
-  });
+            return 2;
+          }
+          const net::TlsFacts& f = *conn->facts;
+          if (conn->tls_options.verify && !f.verified) {
+            conn->net->close();
+            push_connect_error(co, "the certificate of " + conn->label +
+                                       " did not pass the check: " + f.verify_error + " (subject " +
+                                       f.subject + ", issuer " + f.issuer +
+                                       "). To go on anyway pass verify=false; to trust its issuer "
+                                       "pass ca=FILE.");
+            return 2;
+          }
+          lua_pushboolean(co, 1);
+          push_conn(co, conn);
+          return 2;
+        });
+      });
 }
 
 void connect_unix(Engine& engine, Task* task, std::shared_ptr<ConnectSpec> spec) {
@@ -177,8 +182,8 @@ void connect_unix(Engine& engine, Task* task, std::shared_ptr<ConnectSpec> spec)
   timer->async_wait([socket](const error_code& ec) {
     if (!ec) socket->close();
   });
-  socket->async_connect(stream_protocol::endpoint(spec->path),
-                        [&engine, task, spec, socket, timer](const error_code& ec) {
+  socket->async_connect(stream_protocol::endpoint(spec->path), [&engine, task, spec, socket,
+                                                                timer](const error_code& ec) {
     timer->cancel();
     if (ec) {
       std::string why = ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor
@@ -386,9 +391,9 @@ int l_accept(lua_State* L) {
     lst->busy = false;
     std::string where = lst->host + ":" + std::to_string(lst->port);
     if (ec) {
-      std::string msg = *timed_out ? "no client connected to " + where + " within " +
-                                         seconds_text(timeout) + " s"
-                                   : "accepting on " + where + " failed: " + ec.message();
+      std::string msg =
+          *timed_out ? "no client connected to " + where + " within " + seconds_text(timeout) + " s"
+                     : "accepting on " + where + " failed: " + ec.message();
       int exit = *timed_out ? kFailed : kNetworkError;
       engine.wake(task, [msg, exit](lua_State* co) {
         lua_pushboolean(co, 0);
@@ -401,8 +406,8 @@ int l_accept(lua_State* L) {
     socket->set_option(tcp::no_delay(true), ignored);
     auto remote = socket->remote_endpoint(ignored);
     std::string label = remote.address().to_string() + ":" + std::to_string(remote.port());
-    auto conn = make_conn(engine, std::make_unique<net::TcpTransport>(std::move(*socket)), label,
-                          true);
+    auto conn =
+        make_conn(engine, std::make_unique<net::TcpTransport>(std::move(*socket)), label, true);
     conn->show = lst->show;
     conn->server_ctx = lst->ctx;
     conn->host = remote.address().to_string();
@@ -418,24 +423,24 @@ int l_accept(lua_State* L) {
     }
     conn->net->handshake(lst->ctx, nullptr, deadline_after(conn->timeout),
                          [conn, task, &engine](const net::Outcome& o) {
-      if (o.end == net::End::done) {
-        conn->facts = net::collect_facts(conn->net->transport().native_ssl());
-        conn->note(describe_handshake(*conn->facts, false));
-      }
-      engine.wake(task, [conn, o](lua_State* co) {
-        if (o.end != net::End::done) {
-          conn->net->close();
-          lua_pushboolean(co, 0);
-          push_error(co, kNetworkError, "tls",
-                     "TLS handshake with client " + conn->label + " failed: " +
-                         (o.end == net::End::timeout ? "timeout" : o.error));
-          return 2;
-        }
-        lua_pushboolean(co, 1);
-        push_conn(co, conn);
-        return 2;
-      });
-    });
+                           if (o.end == net::End::done) {
+                             conn->facts = net::collect_facts(conn->net->transport().native_ssl());
+                             conn->note(describe_handshake(*conn->facts, false));
+                           }
+                           engine.wake(task, [conn, o](lua_State* co) {
+                             if (o.end != net::End::done) {
+                               conn->net->close();
+                               lua_pushboolean(co, 0);
+                               push_error(co, kNetworkError, "tls",
+                                          "TLS handshake with client " + conn->label + " failed: " +
+                                              (o.end == net::End::timeout ? "timeout" : o.error));
+                               return 2;
+                             }
+                             lua_pushboolean(co, 1);
+                             push_conn(co, conn);
+                             return 2;
+                           });
+                         });
   });
   return suspend(L);
 }

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <lua.hpp>
-
 #include <memory>
 #include <optional>
 #include <string>

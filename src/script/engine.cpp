@@ -13,7 +13,9 @@ namespace {
 const char kEngineKey = 'E';
 constexpr int kHookInstructions = 10000;
 
-Task*& task_slot(lua_State* L) { return *static_cast<Task**>(lua_getextraspace(L)); }
+Task*& task_slot(lua_State* L) {
+  return *static_cast<Task**>(lua_getextraspace(L));
+}
 
 Task* g_running = nullptr;  // the task being resumed (hooks see coroutines it made, too)
 
@@ -83,7 +85,9 @@ Engine& Engine::of(lua_State* L) {
   return *e;
 }
 
-Task* Engine::task_of(lua_State* L) { return task_slot(L); }
+Task* Engine::task_of(lua_State* L) {
+  return task_slot(L);
+}
 
 bool Engine::is_library_source(const char* source) const {
   return source != nullptr && library_sources_.count(source) > 0;
@@ -144,7 +148,8 @@ void Engine::wake(Task* t, std::function<int(lua_State*)> push) {
   if (stopping_ || t->finished) return;
   if (t->running) {
     // Completed before the task yielded: resume once it has.
-    boost::asio::post(io_, [this, t, push = std::move(push)]() mutable { wake(t, std::move(push)); });
+    boost::asio::post(io_,
+                      [this, t, push = std::move(push)]() mutable { wake(t, std::move(push)); });
     return;
   }
   t->waiting = false;
@@ -228,7 +233,9 @@ int Engine::add_canceller(std::function<void()> cancel) {
   return id;
 }
 
-void Engine::remove_canceller(int id) { cancellers_.erase(id); }
+void Engine::remove_canceller(int id) {
+  cancellers_.erase(id);
+}
 
 void Engine::stop_everything() {
   stopping_ = true;

@@ -3,11 +3,10 @@
 // handler pushes the results and resumes it (Engine::wake).
 #pragma once
 
-#include <lua.hpp>
-
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <functional>
+#include <lua.hpp>
 #include <map>
 #include <memory>
 #include <set>

@@ -62,16 +62,16 @@ int secret_concat(lua_State* L) {
 }
 
 int secret_eq(lua_State* L) {
-  lua_pushboolean(L, is_secret(L, 1) && is_secret(L, 2) &&
-                         secret_value(L, 1) == secret_value(L, 2));
+  lua_pushboolean(L,
+                  is_secret(L, 1) && is_secret(L, 2) && secret_value(L, 1) == secret_value(L, 2));
   return 1;
 }
 
 void ensure_metatables(lua_State* L) {
   if (luaL_newmetatable(L, kSecretMeta)) {
-    const luaL_Reg methods[] = {{"__gc", secret_gc},         {"__tostring", secret_tostring},
-                                {"__len", secret_len},       {"__concat", secret_concat},
-                                {"__eq", secret_eq},         {nullptr, nullptr}};
+    const luaL_Reg methods[] = {{"__gc", secret_gc},   {"__tostring", secret_tostring},
+                                {"__len", secret_len}, {"__concat", secret_concat},
+                                {"__eq", secret_eq},   {nullptr, nullptr}};
     luaL_setfuncs(L, methods, 0);
     lua_pushliteral(L, "secret");
     lua_setfield(L, -2, "__name");
@@ -95,7 +95,9 @@ int resume_k(lua_State* L, int, lua_KContext base) {
 
 }  // namespace
 
-int suspend(lua_State* L) { return lua_yieldk(L, 0, lua_gettop(L), resume_k); }
+int suspend(lua_State* L) {
+  return lua_yieldk(L, 0, lua_gettop(L), resume_k);
+}
 
 void push_error(lua_State* L, int exit, const char* kind, const std::string& message) {
   ensure_metatables(L);

@@ -2,9 +2,8 @@
 // option tables.
 #pragma once
 
-#include <lua.hpp>
-
 #include <exception>
+#include <lua.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
