@@ -99,6 +99,7 @@ class LineFramer final : public Framer {
     return Status::unit;
   }
   void reset() override {}
+  std::string take_partial() override { return {}; }
 
  private:
   Limits limits_;
@@ -202,6 +203,12 @@ class SmtpFramer final : public Framer {
       pending_.lines.emplace_back(parsed->text);
       if (!parsed->more) return finish(out);
     }
+  }
+
+  std::string take_partial() override {
+    std::string raw = std::move(pending_.raw);
+    reset();
+    return raw;
   }
 
   void reset() override {

@@ -38,6 +38,8 @@ class InputBuffer {
   std::size_t find_lf(std::size_t from = 0);
   /// Moves everything out (for starttls refusal messages and close warnings).
   std::string take_all();
+  /// Puts bytes back in front of the unread ones.
+  void unread(std::string_view bytes);
   /// Room for `n` more bytes at the end, to read into directly; commit() says how many came.
   char* prepare(std::size_t n);
   void commit(std::size_t n);
@@ -77,6 +79,10 @@ class Framer {
   /// POP3: the next +OK response is followed by a dot-terminated block (LIST, RETR, ...).
   /// Other framers ignore it.
   virtual void want_block() {}
+  /// Gives back the bytes of a partly framed unit and forgets it, so that a read that gave
+  /// up (a timeout) loses nothing: the caller puts them back with InputBuffer::unread().
+  /// What was asked with want_block() still holds.
+  virtual std::string take_partial() = 0;
 };
 
 /// "line", "smtp", "pop3", "imap"; nullptr for an unknown name.

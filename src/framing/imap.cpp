@@ -74,6 +74,12 @@ class ImapFramer final : public Framer {
     }
   }
 
+  std::string take_partial() override {
+    std::string raw = std::move(pending_.raw);
+    reset();
+    return raw;
+  }
+
   void reset() override {
     pending_ = Unit{};
     literal_left_ = 0;

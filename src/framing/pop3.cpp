@@ -50,6 +50,14 @@ class Pop3Framer final : public Framer {
     }
   }
 
+  std::string take_partial() override {
+    std::string raw = std::move(pending_.raw);
+    bool wanted = want_block_ || in_block_;
+    reset();
+    want_block_ = wanted;
+    return raw;
+  }
+
   void reset() override {
     pending_ = Unit{};
     in_block_ = false;

@@ -16,12 +16,6 @@ const char kMethodsKey = 'M';
 
 using framing::InputBuffer;
 
-Clock::time_point deadline_after(double seconds) {
-  if (!std::isfinite(seconds) || seconds > 1e9) return Clock::time_point::max();
-  return Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                            std::chrono::duration<double>(seconds > 0 ? seconds : 0));
-}
-
 std::shared_ptr<ScriptConn>& check_conn(lua_State* L, int idx = 1) {
   return *static_cast<std::shared_ptr<ScriptConn>*>(luaL_checkudata(L, idx, kConnMeta));
 }
@@ -155,6 +149,12 @@ void push_framing_error(lua_State* co, const ScriptConn& c, const std::string& e
                  report::printable(c.net->recent(), 200) + "\"");
 }
 
+// After a read that gave up, the bytes of a partly framed unit go back into the buffer, so
+// that the next read (of any kind) sees everything that was received.
+void restore_partial(ScriptConn& c) {
+  c.net->input().unread(c.framer->take_partial());
+}
+
 // Reads with `reader`: at once when the buffer satisfies it, else waits (yields).
 // Results: the reader's values, or nil and "eof" / "timeout" / "closed".
 int read_with(lua_State* L, std::shared_ptr<Reader> reader, int timeout_idx, const char* op) {
@@ -168,6 +168,7 @@ int read_with(lua_State* L, std::shared_ptr<Reader> reader, int timeout_idx, con
     return reader->push(L);
   }
   if (c.net->at_eof()) {
+    restore_partial(c);
     lua_pushnil(L);
     lua_pushliteral(L, "eof");
     return 2;
@@ -179,6 +180,7 @@ int read_with(lua_State* L, std::shared_ptr<Reader> reader, int timeout_idx, con
       deadline_after(timeout),
       [conn, reader](InputBuffer& in, bool eof) { return reader->take(*conn, in, eof); },
       [conn, reader, task, &engine](const net::Outcome& o) {
+        if (o.end != net::End::done) restore_partial(*conn);
         engine.wake(task, [conn, reader, o](lua_State* co) {
           switch (o.end) {
             case net::End::done:
@@ -244,9 +246,8 @@ int write_bytes(lua_State* L, std::string data, double timeout) {
             return 2;
           }
           lua_pushboolean(co, 0);
-          std::string why = o.end == net::End::timeout
-                                ? "the peer did not take the data within " +
-                                      std::to_string(static_cast<long long>(timeout)) + " s"
+          std::string why = o.end == net::End::timeout ? "the peer did not take the data within " +
+                                                             seconds_text(timeout) + " s"
                             : o.end == net::End::closed ? "the connection was closed"
                                                         : o.error;
           push_error(co, kNetworkError, "network", "sending to " + conn->label + " failed: " + why);
@@ -352,6 +353,14 @@ std::size_t unread_bytes(ScriptConn& c) {
   return c.net->input().size() + c.net->transport().available();
 }
 
+// Plaintext that would be taken as if it came under TLS. A client's peer says nothing between
+// its "220" and our ClientHello, so anything received or waiting in the kernel was injected.
+// A server's peer sends its ClientHello right after reading our "220": only bytes we had read
+// already (pipelined after STARTTLS) count.
+std::size_t injected_bytes(ScriptConn& c) {
+  return c.server_role ? c.net->input().size() : unread_bytes(c);
+}
+
 // c:starttls{sni=, verify=, ca=, ...}: TLS on the live socket (server side on accepted ones).
 int l_starttls(lua_State* L) {
   ScriptConn& c = usable(L, "starttls");
@@ -360,7 +369,7 @@ int l_starttls(lua_State* L) {
     raise(L, kScriptError, "script", "starttls: connection " + c.label + " cannot carry TLS");
   }
   if (c.tls()) raise(L, kScriptError, "script", "starttls: connection is under TLS already");
-  if (std::size_t n = unread_bytes(c); n > 0) {
+  if (std::size_t n = injected_bytes(c); n > 0) {
     std::string seen = report::printable(c.net->input().view(), 200);
     c.net->close();
     raise(L, kNetworkError, "security",
@@ -396,8 +405,7 @@ int l_starttls(lua_State* L) {
           if (o.end != net::End::done) {
             lua_pushboolean(co, 0);
             std::string why = o.end == net::End::timeout
-                                  ? "it did not finish within " +
-                                        std::to_string(static_cast<long long>(timeout)) + " s"
+                                  ? "it did not finish within " + seconds_text(timeout) + " s"
                               : o.end == net::End::closed ? "the connection was closed"
                                                           : o.error;
             conn->net->close();
@@ -582,7 +590,7 @@ void set_framing(lua_State* L, ScriptConn& c, const std::string& name) {
 }
 
 std::shared_ptr<ScriptConn> make_conn(Engine& engine, std::unique_ptr<net::Transport> transport,
-                                      std::string label, bool server_role) {
+                                      std::string label, bool server_role, int owner) {
   auto c = std::make_shared<ScriptConn>();
   c->engine = &engine;
   c->net = std::make_shared<net::Connection>(engine.io(), std::move(transport), label);
@@ -593,9 +601,11 @@ std::shared_ptr<ScriptConn> make_conn(Engine& engine, std::unique_ptr<net::Trans
   c->framing_name = server_role ? "line" : "smtp";
   c->framer = framing::make_framer(c->framing_name, c->limits);
   std::weak_ptr<ScriptConn> weak = c;
-  c->canceller = engine.add_canceller([weak] {
-    if (auto conn = weak.lock()) conn->net->close();
-  });
+  c->canceller = engine.add_canceller(
+      [weak] {
+        if (auto conn = weak.lock()) conn->net->close();
+      },
+      owner);
   return c;
 }
 

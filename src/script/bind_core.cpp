@@ -12,12 +12,6 @@ namespace {
 
 const char* kTaskMeta = "parley.task";
 
-Clock::time_point deadline_after(double seconds) {
-  if (!std::isfinite(seconds) || seconds > 1e9) return Clock::time_point::max();
-  return Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                            std::chrono::duration<double>(seconds > 0 ? seconds : 0));
-}
-
 // sleep(seconds)
 int l_sleep(lua_State* L) {
   double seconds = luaL_checknumber(L, 1);
@@ -98,8 +92,7 @@ int l_join(lua_State* L) {
       lua_pushboolean(co, 0);
       push_error(co, kFailed, "timeout",
                  "spawned conversation " + std::to_string(t->id) + " did not finish within " +
-                     std::to_string(static_cast<long long>(timeout)) +
-                     " s (pass task:join(seconds) to wait longer)");
+                     seconds_text(timeout) + " s (pass task:join(seconds) to wait longer)");
       return 2;
     });
   });
@@ -118,6 +111,14 @@ int l_task_done(lua_State* L) {
   return 1;
 }
 
+// task:cancel([why]): ends it and everything it spawned; joiners get the error.
+int l_task_cancel(lua_State* L) {
+  Task* t = check_task(L);
+  if (t == Engine::task_of(L)) luaL_error(L, "a conversation cannot cancel itself (use fail)");
+  Engine::of(L).cancel(t, luaL_optstring(L, 2, "cancelled by the script"));
+  return 0;
+}
+
 int l_task_index(lua_State* L) {
   Task* t = check_task(L);
   const char* key = luaL_checkstring(L, 2);
@@ -127,6 +128,8 @@ int l_task_index(lua_State* L) {
     lua_pushcfunction(L, l_join);
   } else if (std::string_view(key) == "done") {
     lua_pushcfunction(L, l_task_done);
+  } else if (std::string_view(key) == "cancel") {
+    lua_pushcfunction(L, l_task_cancel);
   } else {
     lua_pushnil(L);
   }
@@ -135,7 +138,7 @@ int l_task_index(lua_State* L) {
 
 // fail(message) raises an expectation failure (exit 1) at the script's line.
 int l_fail(lua_State* L) {
-  std::string msg = luaL_optstring(L, 1, "failed");
+  std::string msg = lua_isnoneornil(L, 1) ? "failed" : std::string(check_bytes(L, 1));
   raise(L, kFailed, "failed", msg);
 }
 

@@ -22,18 +22,6 @@ using boost::system::error_code;
 
 const char* kListenerMeta = "parley.listener";
 
-Clock::time_point deadline_after(double seconds) {
-  if (!std::isfinite(seconds) || seconds > 1e9) return Clock::time_point::max();
-  return Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                            std::chrono::duration<double>(seconds > 0 ? seconds : 0));
-}
-
-std::string seconds_text(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", s);
-  return buf;
-}
-
 struct ConnectSpec {
   std::string host = "127.0.0.1";
   std::string port;
@@ -107,7 +95,7 @@ void push_connect_error(lua_State* co, const std::string& what) {
 // wakes the task with the connection or the error.
 void complete(Engine& engine, Task* task, const ConnectSpec& spec,
               std::unique_ptr<net::Transport> transport, std::string label) {
-  auto conn = make_conn(engine, std::move(transport), label, false);
+  auto conn = make_conn(engine, std::move(transport), label, false, task->id);
   conn->host = spec.host;
   conn->port = spec.port.empty() ? 0 : std::atoi(spec.port.c_str());
   conn->timeout = spec.timeout;
@@ -285,7 +273,7 @@ int l_exec(lua_State* L) {
   } catch (const std::system_error& e) {
     raise(L, kNetworkError, "network", "cannot run " + label + ": " + e.code().message());
   }
-  auto conn = make_conn(engine, std::move(transport), label, false);
+  auto conn = make_conn(engine, std::move(transport), label, false, -1);
   if (auto v = opt_number_field(L, 1, "timeout")) conn->timeout = *v;
   if (auto v = opt_string_field(L, 1, "framing")) set_framing(L, *conn, *v);
   conn->note("started " + label);
@@ -406,8 +394,8 @@ int l_accept(lua_State* L) {
     socket->set_option(tcp::no_delay(true), ignored);
     auto remote = socket->remote_endpoint(ignored);
     std::string label = remote.address().to_string() + ":" + std::to_string(remote.port());
-    auto conn =
-        make_conn(engine, std::make_unique<net::TcpTransport>(std::move(*socket)), label, true);
+    auto conn = make_conn(engine, std::make_unique<net::TcpTransport>(std::move(*socket)), label,
+                          true, task->id);
     conn->show = lst->show;
     conn->server_ctx = lst->ctx;
     conn->host = remote.address().to_string();

@@ -50,8 +50,9 @@ struct ScriptConn {
 
 /// Wraps a new connection as Lua userdata (registers it to be closed at the end of the run).
 void push_conn(lua_State* L, std::shared_ptr<ScriptConn> conn);
+/// `owner`: the task id on whose behalf it opens (cancelling that task closes it).
 std::shared_ptr<ScriptConn> make_conn(Engine& engine, std::unique_ptr<net::Transport> transport,
-                                      std::string label, bool server_role);
+                                      std::string label, bool server_role, int owner);
 void set_framing(lua_State* L, ScriptConn& conn, const std::string& name);
 void push_facts(lua_State* L, const net::TlsFacts& facts);
 /// One line summing up a handshake for the transcript.

@@ -17,7 +17,9 @@ Task*& task_slot(lua_State* L) {
   return *static_cast<Task**>(lua_getextraspace(L));
 }
 
-Task* g_running = nullptr;  // the task being resumed (hooks see coroutines it made, too)
+// The task being resumed (hooks see coroutines it made, too). One per thread: `parley load`
+// runs an engine on each core.
+thread_local Task* g_running = nullptr;
 
 // Stops a script that computes for longer than the wait timeout without waiting.
 void loop_guard(lua_State* L, lua_Debug*) {
@@ -70,6 +72,7 @@ Engine::Engine(EngineOptions options)
   lua_pushlightuserdata(L_, this);
   lua_rawsetp(L_, LUA_REGISTRYINDEX, &kEngineKey);
   lua_sethook(L_, loop_guard, LUA_MASKCOUNT, kHookInstructions);
+  init_metatables(L_);
   open_libraries();
 }
 
@@ -131,6 +134,7 @@ Task* Engine::spawn(lua_State* L, int nargs) {
   t->co = lua_newthread(L);
   task_slot(t->co) = t;
   t->thread_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  t->parent = g_running != nullptr ? g_running->id : 0;
   lua_xmove(L, t->co, nargs + 1);
   tasks_[t->id] = std::move(task);
   boost::asio::post(io_, [this, t, nargs] {
@@ -206,6 +210,7 @@ void Engine::finish(Task* t, int status, int nresults) {
       lua_setfield(co, -2, "kind");
       lua_pushinteger(co, kScriptError);
       lua_setfield(co, -2, "exit");
+      luaL_setmetatable(co, "parley.error");
     }
     t->exit = error_exit(co, -1);
   }
@@ -217,7 +222,7 @@ void Engine::finish(Task* t, int status, int nresults) {
   for (auto& j : joiners) j();
   if (t->id == 1) {
     stop_everything();
-  } else if (t->failed && joiners.empty() && !stopping_) {
+  } else if (t->failed && joiners.empty() && !stopping_ && !t->reported) {
     // Nobody waits for it: say so now, the user needs to see why it ended.
     lua_rawgeti(L_, LUA_REGISTRYINDEX, t->result_ref);
     std::fprintf(stderr, "parley: spawned conversation %d failed: %s\n", t->id,
@@ -227,9 +232,10 @@ void Engine::finish(Task* t, int status, int nresults) {
   }
 }
 
-int Engine::add_canceller(std::function<void()> cancel) {
+int Engine::add_canceller(std::function<void()> cancel, int owner) {
   int id = ++next_canceller_;
-  cancellers_[id] = std::move(cancel);
+  if (owner < 0) owner = g_running != nullptr ? g_running->id : 0;
+  cancellers_[id] = Canceller{owner, std::move(cancel)};
   return id;
 }
 
@@ -237,10 +243,36 @@ void Engine::remove_canceller(int id) {
   cancellers_.erase(id);
 }
 
+void Engine::cancel(Task* task, const std::string& why) {
+  // The task and its descendants, found by walking parents (spawn order keeps ids rising).
+  std::set<int> doomed{task->id};
+  for (auto& [id, t] : tasks_) {
+    if (doomed.count(t->parent) > 0) doomed.insert(id);
+  }
+  for (auto it = cancellers_.begin(); it != cancellers_.end();) {
+    if (doomed.count(it->second.owner) > 0) {
+      auto cancel = std::move(it->second.cancel);
+      it = cancellers_.erase(it);
+      cancel();
+    } else {
+      ++it;
+    }
+  }
+  for (int id : doomed) {
+    Task* t = tasks_[id].get();
+    if (t->finished || t->running) continue;
+    luaL_checkstack(t->co, 4, "cancel");
+    push_error(t->co, kFailed, "cancelled", why);
+    t->joined = true;  // cancelled on purpose: not an unnoticed failure
+    t->reported = true;
+    finish(t, LUA_ERRRUN, 0);
+  }
+}
+
 void Engine::stop_everything() {
   stopping_ = true;
   auto all = std::move(cancellers_);
-  for (auto& [id, cancel] : all) cancel();
+  for (auto& [id, c] : all) c.cancel();
 }
 
 void Engine::prepend_module_dir(const std::string& dir) {

@@ -35,6 +35,7 @@ struct EngineOptions {
 
 struct Task {
   int id = 0;
+  int parent = 0;  ///< the task that spawned it (0 for the main one)
   lua_State* co = nullptr;
   int thread_ref = LUA_NOREF;
   int result_ref = LUA_NOREF;  ///< table of results, or the error object
@@ -85,9 +86,16 @@ class Engine {
   Task* spawn(lua_State* L, int nargs);
   Task* find_task(int id);
 
-  /// Registers something to cancel when the run ends (a listener, a timer).
-  int add_canceller(std::function<void()> cancel);
+  /// The task being resumed on this thread, or nullptr.
+  static Task* running();
+
+  /// Registers something to cancel when the run ends, or when its owner task is cancelled
+  /// (a connection, a listener, a timer). `owner` is a task id; -1 means the running task.
+  int add_canceller(std::function<void()> cancel, int owner = -1);
   void remove_canceller(int id);
+  /// Ends a task and every task it spawned (that has not finished) with an error saying
+  /// `why`, and closes what they opened. Their joiners are woken with that error.
+  void cancel(Task* task, const std::string& why);
 
   int next_connection_id() { return ++connections_; }
   /// Chunk names of library code: failures point past them to the script's own line.
@@ -107,7 +115,11 @@ class Engine {
   report::Transcript transcript_;
   lua_State* L_ = nullptr;
   std::map<int, std::unique_ptr<Task>> tasks_;
-  std::map<int, std::function<void()>> cancellers_;
+  struct Canceller {
+    int owner;
+    std::function<void()> cancel;
+  };
+  std::map<int, Canceller> cancellers_;
   std::unordered_set<std::string> library_sources_;
   int next_task_ = 0;
   int next_canceller_ = 0;

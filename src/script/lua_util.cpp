@@ -1,5 +1,6 @@
 #include "script/lua_util.hpp"
 
+#include <cstdio>
 #include <new>
 
 #include "script/engine.hpp"
@@ -67,7 +68,9 @@ int secret_eq(lua_State* L) {
   return 1;
 }
 
-void ensure_metatables(lua_State* L) {
+}  // namespace
+
+void init_metatables(lua_State* L) {
   if (luaL_newmetatable(L, kSecretMeta)) {
     const luaL_Reg methods[] = {{"__gc", secret_gc},   {"__tostring", secret_tostring},
                                 {"__len", secret_len}, {"__concat", secret_concat},
@@ -84,6 +87,8 @@ void ensure_metatables(lua_State* L) {
   lua_pop(L, 1);
 }
 
+namespace {
+
 int resume_k(lua_State* L, int, lua_KContext base) {
   int first = static_cast<int>(base) + 1;
   if (!lua_toboolean(L, first)) {
@@ -95,12 +100,24 @@ int resume_k(lua_State* L, int, lua_KContext base) {
 
 }  // namespace
 
+std::chrono::steady_clock::time_point deadline_after(double seconds) {
+  using Clock = std::chrono::steady_clock;
+  if (!(seconds < 1e9)) return Clock::time_point::max();
+  return Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                            std::chrono::duration<double>(seconds > 0 ? seconds : 0));
+}
+
+std::string seconds_text(double seconds) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", seconds);
+  return buf;
+}
+
 int suspend(lua_State* L) {
   return lua_yieldk(L, 0, lua_gettop(L), resume_k);
 }
 
 void push_error(lua_State* L, int exit, const char* kind, const std::string& message) {
-  ensure_metatables(L);
   std::string location = where(L);
   lua_createtable(L, 0, 4);
   lua_pushstring(L, kind);
@@ -147,7 +164,6 @@ std::string_view check_bytes(lua_State* L, int idx, bool* secret) {
 }
 
 void push_secret(lua_State* L, std::string_view value) {
-  ensure_metatables(L);
   Engine::of(L).transcript().add_secret(std::string(value));
   auto* p = static_cast<std::string*>(lua_newuserdatauv(L, sizeof(std::string), 0));
   new (p) std::string(value);

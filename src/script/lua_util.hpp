@@ -2,6 +2,7 @@
 // option tables.
 #pragma once
 
+#include <chrono>
 #include <exception>
 #include <lua.hpp>
 #include <optional>
@@ -9,6 +10,13 @@
 #include <string_view>
 
 namespace parley::script {
+
+/// The deadline `seconds` from now; a huge or infinite value means none.
+std::chrono::steady_clock::time_point deadline_after(double seconds);
+/// Seconds for messages: "0.5", "30".
+std::string seconds_text(double seconds);
+/// Creates the metatables of secrets and error objects (once, at start-up).
+void init_metatables(lua_State* L);
 
 /// Builds the error object {kind, exit, message, where} on the stack   [-0, +1, m]
 void push_error(lua_State* L, int exit, const char* kind, const std::string& message);
