@@ -269,6 +269,12 @@ void Engine::cancel(Task* task, const std::string& why) {
   }
 }
 
+void Engine::interrupt() {
+  if (stopping_) return;
+  interrupted_ = true;
+  stop_everything();
+}
+
 void Engine::stop_everything() {
   stopping_ = true;
   auto all = std::move(cancellers_);
@@ -303,6 +309,7 @@ int Engine::run_main(int load_status) {
   }
   Task* main = spawn(L_, 0);
   io_.run();
+  if (interrupted_) return kOk;
   if (!main->finished) {
     // Only possible when the loop ran dry while the script waited on something unbounded.
     std::fprintf(stderr, "parley: the script waited on something that can never happen\n");

@@ -93,6 +93,10 @@ class Engine {
   /// (a connection, a listener, a timer). `owner` is a task id; -1 means the running task.
   int add_canceller(std::function<void()> cancel, int owner = -1);
   void remove_canceller(int id);
+  /// Ends the run as if the main conversation had finished (Ctrl-C in `parley serve`): every
+  /// task is stopped and what they opened is closed; run_file/run_chunk then return.
+  void interrupt();
+  bool interrupted() const { return interrupted_; }
   /// Ends a task and every task it spawned (that has not finished) with an error saying
   /// `why`, and closes what they opened. Their joiners are woken with that error.
   void cancel(Task* task, const std::string& why);
@@ -125,6 +129,7 @@ class Engine {
   int next_canceller_ = 0;
   int connections_ = 0;
   bool stopping_ = false;
+  bool interrupted_ = false;
 };
 
 /// Installs the bindings (defined in the bind_*.cpp files).
