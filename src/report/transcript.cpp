@@ -63,17 +63,20 @@ std::string Transcript::mask(std::string_view text) const {
 }
 
 void Transcript::emit(int conn, std::string_view prefix, std::string_view text, const char* color) {
-  std::string out;
+  std::string stamp;
   if (options_.verbose) {
     double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    char stamp[32];
-    std::snprintf(stamp, sizeof stamp, "%8.3f ", t);
-    out += stamp;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%8.3f ", t);
+    stamp = buf;
   }
-  if (conn > 1) out += "[" + std::to_string(conn) + "] ";
+  std::string tag = conn > 1 ? "[" + std::to_string(conn) + "] " : std::string();
+  std::string body = std::string(prefix) + printable(mask(text));
+  if (tap_) tap_(conn, tag + body);
+  if (!options_.enabled) return;
+  std::string out = stamp + tag;
   if (options_.color) out += color;
-  out += prefix;
-  out += printable(mask(text));
+  out += body;
   if (options_.color) out += kReset;
   out += '\n';
   std::fwrite(out.data(), 1, out.size(), options_.out);
@@ -81,13 +84,13 @@ void Transcript::emit(int conn, std::string_view prefix, std::string_view text, 
 }
 
 void Transcript::line(int conn, Speaker who, bool tls, std::string_view text) {
-  if (!options_.enabled) return;
+  if (!active()) return;
   const char* prefix = who == Speaker::server ? (tls ? "<~ " : "<- ") : (tls ? " ~> " : " -> ");
   emit(conn, prefix, text, who == Speaker::server ? kServerColor : kClientColor);
 }
 
 void Transcript::bytes(int conn, Speaker who, bool tls, std::string_view data) {
-  if (!options_.enabled) return;
+  if (!active()) return;
   while (!data.empty()) {
     std::size_t lf = data.find('\n');
     if (lf == std::string_view::npos) {
@@ -101,7 +104,7 @@ void Transcript::bytes(int conn, Speaker who, bool tls, std::string_view data) {
 }
 
 void Transcript::note(int conn, std::string_view text) {
-  if (!options_.enabled) return;
+  if (!active()) return;
   emit(conn, "=== ", text, kNoteColor);
 }
 

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,11 +43,20 @@ class Transcript {
   /// A warning, printed even at -q.
   void warn(std::string_view text);
 
+  /// Also hands every transcript line (masked, without colors) to `tap`, printed or not
+  /// (`parley test` keeps each case's transcript for its report).
+  void set_tap(std::function<void(int conn, const std::string& line)> tap) {
+    tap_ = std::move(tap);
+  }
+
  private:
   void emit(int conn, std::string_view prefix, std::string_view text, const char* color);
 
   TranscriptOptions options_;
+  bool active() const { return options_.enabled || tap_; }
+
   std::vector<std::string> secrets_;
+  std::function<void(int, const std::string&)> tap_;
   std::chrono::steady_clock::time_point start_;
 };
 

@@ -601,6 +601,9 @@ std::shared_ptr<ScriptConn> make_conn(Engine& engine, std::unique_ptr<net::Trans
   c->framing_name = server_role ? "line" : "smtp";
   c->framer = framing::make_framer(c->framing_name, c->limits);
   std::weak_ptr<ScriptConn> weak = c;
+  engine.register_conn(c->id, owner >= 0                     ? owner
+                              : Engine::running() != nullptr ? Engine::running()->id
+                                                             : 0);
   c->canceller = engine.add_canceller(
       [weak] {
         if (auto conn = weak.lock()) conn->net->close();

@@ -199,6 +199,34 @@ int l_mask(lua_State* L) {
   return 1;
 }
 
+// parley.task_id(): the running conversation's id (0 outside one).
+int l_task_id(lua_State* L) {
+  Task* t = Engine::task_of(L);
+  lua_pushinteger(L, t != nullptr ? t->id : 0);
+  return 1;
+}
+
+// parley.transcript_of(task_id [, max_lines]): what the task's connections said (captured).
+int l_transcript_of(lua_State* L) {
+  auto lines = Engine::of(L).captured_for(static_cast<int>(luaL_checkinteger(L, 1)),
+                                          static_cast<std::size_t>(luaL_optinteger(L, 2, 40)));
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
+  lua_pushlstring(L, out.data(), out.size());
+  return 1;
+}
+
+int l_transcript_forget(lua_State* L) {
+  Engine::of(L).forget_captured(static_cast<int>(luaL_checkinteger(L, 1)));
+  return 0;
+}
+
+// parley.set_exit(status): the exit status of the run, whatever the main script's outcome.
+int l_set_exit(lua_State* L) {
+  Engine::of(L).set_exit(static_cast<int>(luaL_checkinteger(L, 1)));
+  return 0;
+}
+
 int l_warn(lua_State* L) {
   Engine::of(L).transcript().warn(luaL_checkstring(L, 1));
   return 0;
@@ -251,10 +279,19 @@ void open_core(lua_State* L) {
                               {"fail", l_fail},
                               {"secret", protect<l_secret>},
                               {nullptr, nullptr}};
-  const luaL_Reg internals[] = {
-      {"clock", l_clock},   {"raise", l_raise},         {"where", protect<l_where>},
-      {"reveal", l_reveal}, {"is_secret", l_is_secret}, {"note", l_note},
-      {"warn", l_warn},     {"mask", l_mask},           {nullptr, nullptr}};
+  const luaL_Reg internals[] = {{"clock", l_clock},
+                                {"raise", l_raise},
+                                {"where", protect<l_where>},
+                                {"reveal", l_reveal},
+                                {"is_secret", l_is_secret},
+                                {"note", l_note},
+                                {"warn", l_warn},
+                                {"mask", l_mask},
+                                {"task_id", l_task_id},
+                                {"transcript_of", l_transcript_of},
+                                {"transcript_forget", l_transcript_forget},
+                                {"set_exit", l_set_exit},
+                                {nullptr, nullptr}};
   // package.loaded.parley: the globals plus library helpers.
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
   lua_newtable(L);

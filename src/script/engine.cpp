@@ -92,6 +92,8 @@ Task* Engine::task_of(lua_State* L) {
   return task_slot(L);
 }
 
+Task* Engine::running() { return g_running; }
+
 bool Engine::is_library_source(const char* source) const {
   return source != nullptr && library_sources_.count(source) > 0;
 }
@@ -243,12 +245,53 @@ void Engine::remove_canceller(int id) {
   cancellers_.erase(id);
 }
 
-void Engine::cancel(Task* task, const std::string& why) {
+std::set<int> Engine::family(int task) const {
   // The task and its descendants, found by walking parents (spawn order keeps ids rising).
-  std::set<int> doomed{task->id};
-  for (auto& [id, t] : tasks_) {
-    if (doomed.count(t->parent) > 0) doomed.insert(id);
+  std::set<int> out{task};
+  for (const auto& [id, t] : tasks_) {
+    if (out.count(t->parent) > 0) out.insert(id);
   }
+  return out;
+}
+
+namespace {
+constexpr std::size_t kCapturedPerConnection = 400;
+}
+
+void Engine::enable_capture() {
+  transcript_.set_tap([this](int conn, const std::string& line) {
+    auto& lines = captured_[conn];
+    if (lines.size() >= kCapturedPerConnection) lines.erase(lines.begin());
+    lines.push_back(line);
+  });
+}
+
+std::vector<std::string> Engine::captured_for(int task, std::size_t max_lines) const {
+  std::set<int> tasks = family(task);
+  std::vector<std::string> out;
+  for (const auto& [conn, lines] : captured_) {
+    auto owner = conn_owner_.find(conn);
+    if (owner == conn_owner_.end() || tasks.count(owner->second) == 0) continue;
+    out.insert(out.end(), lines.begin(), lines.end());
+  }
+  if (out.size() > max_lines) out.erase(out.begin(), out.end() - static_cast<long>(max_lines));
+  return out;
+}
+
+void Engine::forget_captured(int task) {
+  std::set<int> tasks = family(task);
+  for (auto it = conn_owner_.begin(); it != conn_owner_.end();) {
+    if (tasks.count(it->second) > 0) {
+      captured_.erase(it->first);
+      it = conn_owner_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Engine::cancel(Task* task, const std::string& why) {
+  std::set<int> doomed = family(task->id);
   for (auto it = cancellers_.begin(); it != cancellers_.end();) {
     if (doomed.count(it->second.owner) > 0) {
       auto cancel = std::move(it->second.cancel);
@@ -309,6 +352,7 @@ int Engine::run_main(int load_status) {
   }
   Task* main = spawn(L_, 0);
   io_.run();
+  if (exit_override_ >= 0) return exit_override_;
   if (interrupted_) return kOk;
   if (!main->finished) {
     // Only possible when the loop ran dry while the script waited on something unbounded.

@@ -102,6 +102,17 @@ class Engine {
   void cancel(Task* task, const std::string& why);
 
   int next_connection_id() { return ++connections_; }
+
+  /// Keeps the transcript lines of every connection (bounded), so that a task's transcript can
+  /// be shown in a report even when it was not printed.
+  void enable_capture();
+  void register_conn(int conn, int owner) { conn_owner_[conn] = owner; }
+  /// The last `max_lines` captured lines of the connections `task` and its descendants opened.
+  std::vector<std::string> captured_for(int task, std::size_t max_lines) const;
+  void forget_captured(int task);
+
+  /// Makes run_file/run_chunk return `exit` (a runner script decides the exit status).
+  void set_exit(int exit) { exit_override_ = exit; }
   /// Chunk names of library code: failures point past them to the script's own line.
   void add_library_source(std::string source) { library_sources_.insert(std::move(source)); }
   bool is_library_source(const char* source) const;
@@ -130,6 +141,11 @@ class Engine {
   int connections_ = 0;
   bool stopping_ = false;
   bool interrupted_ = false;
+  int exit_override_ = -1;
+  std::map<int, int> conn_owner_;
+  std::map<int, std::vector<std::string>> captured_;
+
+  std::set<int> family(int task) const;
 };
 
 /// Installs the bindings (defined in the bind_*.cpp files).
