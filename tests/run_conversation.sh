@@ -7,10 +7,12 @@
 #   -- stderr-not: REGEX    must not appear in stderr (may repeat)
 #   -- stdout: REGEX        must appear in stdout (may repeat)
 #   -- within: S            must end within S seconds (wall clock)
-# Usage: run_conversation.sh PARLEY SCRIPT
+# Usage: run_conversation.sh PARLEY SCRIPT [NAME=VALUE ...]  (extra arguments go to the script)
 set -uo pipefail
 parley=$1
 script=$2
+shift 2
+extra=("$@")
 name=$(basename "$script")
 
 header() { sed -n "s/^-- $1: //p" "$script"; }
@@ -26,7 +28,7 @@ err=$(mktemp)
 trap 'rm -f "$out" "$err"' EXIT
 
 start=$(date +%s.%N)
-timeout 120 "$parley" run "${opts[@]}" "$script" "${params[@]}" >"$out" 2>"$err" </dev/null
+timeout 120 "$parley" run "${opts[@]}" "$script" "${params[@]}" "${extra[@]}" >"$out" 2>"$err" </dev/null
 got_exit=$?
 elapsed=$(python3 -c "print(round($(date +%s.%N) - $start, 3))")
 

@@ -1,0 +1,154 @@
+// Shared driver of the framer fuzz targets. The first three input bytes choose the limits and
+// how the rest is cut into reads; the rest is what the peer sends. Each input is framed twice,
+// whole and in pieces, and both runs must agree unit for unit.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "framing/framers.hpp"
+
+#define FUZZ_CHECK(cond)                                                            \
+  do {                                                                              \
+    if (!(cond)) {                                                                  \
+      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+      std::abort();                                                                 \
+    }                                                                               \
+  } while (0)
+
+namespace parley::framing::fuzz {
+
+/// Called before each unit is framed with the number of units so far (POP3 uses it to want
+/// blocks).
+using Hook = std::function<void(Framer&, std::size_t)>;
+
+struct Setup {
+  Limits limits;
+  std::vector<std::size_t> cuts;  ///< increasing positions in `body`
+  std::uint8_t flags = 0;         ///< left to the target (POP3: which units want a block)
+  std::string_view body;
+};
+
+/// Small limits most of the time, so that every limit is reached by short inputs.
+inline Limits limits_from(std::uint8_t b) {
+  Limits l;
+  if ((b & 0x80) != 0) return l;
+  l.max_line = 1 + (b & 0x0f) * 5;
+  l.max_unit = 16 + ((b >> 4) & 0x07) * 40;
+  l.max_lines = 1 + (b & 0x07);
+  return l;
+}
+
+inline std::vector<std::size_t> cuts_from(std::uint8_t b, std::size_t size) {
+  static constexpr std::size_t kMaxChunk[] = {1, 2, 3, 7, 16, 64, 512, 1u << 20};
+  std::size_t max_chunk = kMaxChunk[b & 7];
+  std::uint32_t state = 0x9e3779b9u ^ (b * 0x01000193u);
+  std::vector<std::size_t> cuts;
+  for (std::size_t pos = 0;;) {
+    state ^= state << 13;
+    state ^= state >> 17;
+    state ^= state << 5;
+    pos += 1 + state % max_chunk;
+    if (pos >= size) break;
+    cuts.push_back(pos);
+  }
+  return cuts;
+}
+
+inline bool setup_from(const std::uint8_t* data, std::size_t size, Setup& setup) {
+  if (size < 3) return false;
+  setup.limits = limits_from(data[0]);
+  setup.flags = data[2];
+  setup.body = std::string_view(reinterpret_cast<const char*>(data) + 3, size - 3);
+  setup.cuts = cuts_from(data[1], setup.body.size());
+  return true;
+}
+
+struct Run {
+  std::vector<Unit> units;
+  bool error = false;
+  std::size_t consumed = 0;  ///< bytes taken from the buffer
+};
+
+inline Run frame(Framer& framer, std::string_view body, std::vector<std::size_t> cuts,
+                 const Hook& hook) {
+  InputBuffer in;
+  Run run;
+  std::size_t pos = 0;
+  if (hook) hook(framer, 0);
+  cuts.push_back(body.size());
+  for (std::size_t cut : cuts) {
+    in.append(body.substr(pos, cut - pos));
+    pos = cut;
+    FUZZ_CHECK(in.view() == body.substr(pos - in.size(), in.size()));
+    for (;;) {
+      Unit unit;
+      std::string error = "stale";
+      Status status = framer.next(in, unit, error);
+      if (status == Status::need_more) {
+        FUZZ_CHECK(error.empty());
+        break;
+      }
+      if (status == Status::error) {
+        FUZZ_CHECK(!error.empty());
+        run.error = true;
+        run.consumed = pos - in.size();
+        return run;
+      }
+      FUZZ_CHECK(error.empty());
+      run.units.push_back(std::move(unit));
+      if (hook) hook(framer, run.units.size());
+    }
+  }
+  run.consumed = body.size() - in.size();
+  return run;
+}
+
+inline bool same_unit(const Unit& a, const Unit& b) {
+  return a.code == b.code && a.status == b.status && a.enhanced == b.enhanced && a.text == b.text &&
+         a.lines == b.lines && a.literals == b.literals && a.raw == b.raw &&
+         a.violations == b.violations;
+}
+
+/// Checks that hold for every framer, then hands each unit to `check_unit`.
+inline void run_target(const std::uint8_t* data, std::size_t size,
+                       const std::function<std::unique_ptr<Framer>(const Limits&)>& make,
+                       const std::function<Hook(const Setup&)>& make_hook,
+                       const std::function<void(const Setup&, const Unit&)>& check_unit) {
+  Setup setup;
+  if (!setup_from(data, size, setup)) return;
+  Hook hook = make_hook ? make_hook(setup) : Hook{};
+  auto whole_framer = make(setup.limits);
+  auto split_framer = make(setup.limits);
+  Run whole = frame(*whole_framer, setup.body, {}, hook);
+  Run split = frame(*split_framer, setup.body, setup.cuts, hook);
+  FUZZ_CHECK(whole.error == split.error);
+  FUZZ_CHECK(whole.units.size() == split.units.size());
+  if (!whole.error) FUZZ_CHECK(whole.consumed == split.consumed);
+  std::string raws;
+  for (std::size_t i = 0; i < whole.units.size(); ++i) {
+    const Unit& u = whole.units[i];
+    FUZZ_CHECK(same_unit(u, split.units[i]));
+    FUZZ_CHECK(!u.raw.empty());
+    FUZZ_CHECK(u.lines.size() <= setup.limits.max_lines || u.lines.size() == 1);
+    raws += u.raw;
+    check_unit(setup, u);
+  }
+  // Units are the input, in order, without gaps; a framer may hold a partial unit back.
+  FUZZ_CHECK(raws.size() <= whole.consumed);
+  FUZZ_CHECK(setup.body.substr(0, raws.size()) == raws);
+}
+
+/// `raw` is `line` followed by CRLF or LF.
+inline bool is_line_with_end(std::string_view raw, std::string_view line) {
+  if (raw.substr(0, line.size()) != line) return false;
+  std::string_view end = raw.substr(line.size());
+  return end == "\r\n" || end == "\n";
+}
+
+}  // namespace parley::framing::fuzz

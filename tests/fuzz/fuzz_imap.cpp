@@ -1,0 +1,68 @@
+// Fuzzes the IMAP framer: a response is its line segments and literals interleaved, and each
+// segment but the last announces the literal that follows it.
+#include <optional>
+
+#include "fuzz_driver.hpp"
+
+using namespace parley::framing;
+using namespace parley::framing::fuzz;
+
+namespace {
+
+/// The literal size a segment announces, worked out independently of the framer.
+std::optional<std::string_view> marker_digits(std::string_view line) {
+  if (line.ends_with("+}")) {
+    line.remove_suffix(2);
+  } else if (line.ends_with("}")) {
+    line.remove_suffix(1);
+  } else {
+    return std::nullopt;
+  }
+  std::size_t open = line.rfind('{');
+  if (open == std::string_view::npos) return std::nullopt;
+  std::string_view digits = line.substr(open + 1);
+  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string_view::npos) {
+    return std::nullopt;
+  }
+  return digits;
+}
+
+void check_response(const Setup& setup, const Unit& u) {
+  FUZZ_CHECK(u.raw.size() <= setup.limits.max_unit);
+  FUZZ_CHECK(!u.lines.empty() && u.lines.size() <= setup.limits.max_lines);
+  FUZZ_CHECK(u.literals.size() + 1 == u.lines.size());
+  FUZZ_CHECK(u.text == u.lines[0]);
+  FUZZ_CHECK(u.status == u.text.substr(0, u.text.find(' ')));
+  FUZZ_CHECK(!u.code && u.enhanced.empty());
+  std::string_view raw = u.raw;
+  for (std::size_t i = 0; i < u.lines.size(); ++i) {
+    const std::string& line = u.lines[i];
+    FUZZ_CHECK(line.size() <= setup.limits.max_line);
+    FUZZ_CHECK(raw.starts_with(line));
+    raw.remove_prefix(line.size());
+    FUZZ_CHECK(raw.starts_with("\r\n") || raw.starts_with("\n"));
+    raw.remove_prefix(raw[0] == '\r' ? 2 : 1);
+    auto digits = marker_digits(line);
+    bool last = i + 1 == u.lines.size();
+    FUZZ_CHECK(digits.has_value() != last);
+    if (last) break;
+    // The segment announces exactly the size of the literal that follows.
+    const std::string& literal = u.literals[i];
+    std::size_t value = 0;
+    for (char c : *digits) {
+      FUZZ_CHECK(value <= setup.limits.max_unit);
+      value = value * 10 + static_cast<std::size_t>(c - '0');
+    }
+    FUZZ_CHECK(value == literal.size());
+    FUZZ_CHECK(raw.starts_with(literal));
+    raw.remove_prefix(literal.size());
+  }
+  FUZZ_CHECK(raw.empty());
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  run_target(data, size, make_imap_framer, nullptr, check_response);
+  return 0;
+}
