@@ -443,15 +443,22 @@ void close_conn(ScriptConn& c) {
 }
 
 // c:close(): unread input is a warning, or with --strict an error.
+// What to say about input nobody read when a connection closes, or "" when there is none.
+std::string unread_message(ScriptConn& c) {
+  std::size_t n = c.net->busy() ? 0 : unread_bytes(c);
+  if (n == 0) return {};
+  return "connection " + std::to_string(c.id) + " to " + c.label + " closed with " +
+         std::to_string(n) + " byte(s) unread: \"" + report::printable(c.net->input().view(), 200) +
+         "\"";
+}
+
+// c:close(): unread input is a warning, or with --strict an error.
 int l_close(lua_State* L) {
   ScriptConn& c = *check_conn(L);
   if (c.net->closed()) return 0;
-  std::size_t n = c.net->busy() ? 0 : unread_bytes(c);
-  std::string seen = report::printable(c.net->input().view(), 200);
+  std::string msg = unread_message(c);
   close_conn(c);
-  if (n > 0) {
-    std::string msg = "connection " + std::to_string(c.id) + " to " + c.label + " closed with " +
-                      std::to_string(n) + " byte(s) unread: \"" + seen + "\"";
+  if (!msg.empty()) {
     if (c.engine->options().strict) raise(L, kFailed, "protocol", msg + " (--strict)");
     c.engine->transcript().warn(where(L) + ": " + msg);
   }
@@ -606,7 +613,14 @@ std::shared_ptr<ScriptConn> make_conn(Engine& engine, std::unique_ptr<net::Trans
                                                              : 0);
   c->canceller = engine.add_canceller(
       [weak] {
-        if (auto conn = weak.lock()) conn->net->close();
+        // The run ended (or the owner was cancelled) with the connection still open.
+        auto conn = weak.lock();
+        if (!conn || conn->net->closed()) return;
+        std::string msg = unread_message(*conn);
+        conn->net->close();
+        if (msg.empty()) return;
+        conn->engine->transcript().warn(msg + " when the conversation ended");
+        if (conn->engine->options().strict) conn->engine->record_failure(kFailed);
       },
       owner);
   return c;

@@ -301,7 +301,8 @@ std::shared_ptr<Listener>& check_listener(lua_State* L) {
   return *static_cast<std::shared_ptr<Listener>*>(luaL_checkudata(L, 1, kListenerMeta));
 }
 
-// listen{host="127.0.0.1", port=0, tls=false|true|"starttls", cert=, key=, transcript=}
+// listen{host="127.0.0.1", port=0, tls=false|true|"starttls", cert=, key=, transcript=,
+//        cert_profile="expired"|"wrong-host"}
 int l_listen(lua_State* L) {
   Engine& engine = Engine::of(L);
   if (lua_isnoneornil(L, 1)) lua_newtable(L), lua_replace(L, 1);
@@ -322,8 +323,9 @@ int l_listen(lua_State* L) {
   lua_pop(L, 1);
   std::string cert = opt_string_field(L, 1, "cert").value_or("");
   std::string key = opt_string_field(L, 1, "key").value_or("");
-  if (lst->tls_mode != "none" || !cert.empty()) {
-    lst->ctx = net::make_server_context(cert, key, lst->cert_pem);
+  std::string profile = opt_string_field(L, 1, "cert_profile").value_or("");
+  if (lst->tls_mode != "none" || !cert.empty() || !profile.empty()) {
+    lst->ctx = net::make_server_context(cert, key, lst->cert_pem, profile);
   }
   error_code ec;
   auto address = asio::ip::make_address(lst->host, ec);

@@ -92,7 +92,9 @@ Task* Engine::task_of(lua_State* L) {
   return task_slot(L);
 }
 
-Task* Engine::running() { return g_running; }
+Task* Engine::running() {
+  return g_running;
+}
 
 bool Engine::is_library_source(const char* source) const {
   return source != nullptr && library_sources_.count(source) > 0;
@@ -360,7 +362,7 @@ int Engine::run_main(int load_status) {
     return kScriptError;
   }
   int unjoined = report_unjoined_failures();
-  if (!main->failed) return unjoined;
+  if (!main->failed) return unjoined != kOk ? unjoined : late_failure_;
   lua_rawgeti(L_, LUA_REGISTRYINDEX, main->result_ref);
   std::fprintf(stderr, "parley: %s\n", transcript_.mask(error_text(L_, -1)).c_str());
   lua_pop(L_, 1);

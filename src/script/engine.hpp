@@ -111,6 +111,12 @@ class Engine {
   std::vector<std::string> captured_for(int task, std::size_t max_lines) const;
   void forget_captured(int task);
 
+  /// A failure found outside any conversation (unread input at the end under --strict): the
+  /// run fails with `exit` even when the script succeeded.
+  void record_failure(int exit) {
+    if (late_failure_ == 0) late_failure_ = exit;
+  }
+
   /// Makes run_file/run_chunk return `exit` (a runner script decides the exit status).
   void set_exit(int exit) { exit_override_ = exit; }
   /// Chunk names of library code: failures point past them to the script's own line.
@@ -142,6 +148,7 @@ class Engine {
   bool stopping_ = false;
   bool interrupted_ = false;
   int exit_override_ = -1;
+  int late_failure_ = 0;
   std::map<int, int> conn_owner_;
   std::map<int, std::vector<std::string>> captured_;
 
