@@ -257,6 +257,18 @@ int write_bytes(lua_State* L, std::string data, double timeout) {
   return suspend(L);
 }
 
+// c.last_command: the verb of the line sent last ("MAIL", "RCPT", ...), which --strict uses to
+// check that a reply code is one the command may get. A script field: libraries may set it.
+void remember_command(lua_State* L, std::string_view line) {
+  std::size_t end = line.find_first_of(" :");
+  std::string verb(line.substr(0, end == std::string_view::npos ? line.size() : end));
+  for (auto& ch : verb) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  lua_getiuservalue(L, 1, 1);
+  lua_pushstring(L, verb.c_str());
+  lua_setfield(L, -2, "last_command");
+  lua_pop(L, 1);
+}
+
 // c:send(line): the line and CRLF. A CR or LF inside would smuggle a second command: refused.
 int l_send(lua_State* L) {
   ScriptConn& c = usable(L, "send");
@@ -269,6 +281,7 @@ int l_send(lua_State* L) {
               " (it would start another command); use send_raw to send raw bytes");
   }
   c.log_sent_line(line);
+  remember_command(L, line);
   std::string data(line);
   data += "\r\n";
   return write_bytes(L, std::move(data), op_timeout(L, 3, c));
@@ -349,8 +362,9 @@ void push_facts(lua_State* L, const net::TlsFacts& f) {
 namespace {
 
 // Bytes the peer sent that nobody has read: in our buffer or still in the kernel.
+// Under TLS the kernel's bytes are records, not input (a close_notify is no unread data).
 std::size_t unread_bytes(ScriptConn& c) {
-  return c.net->input().size() + c.net->transport().available();
+  return c.net->input().size() + (c.tls() ? 0 : c.net->transport().available());
 }
 
 // Plaintext that would be taken as if it came under TLS. A client's peer says nothing between

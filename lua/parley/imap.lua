@@ -1,0 +1,1385 @@
+--- IMAP4 client (RFC 3501 / RFC 9051, with IDLE, LITERAL+, SASL-IR, UIDPLUS, MOVE).
+--
+--     local imap = require "parley.imap"
+--     local s = imap.connect{ host = args.host, tls = "starttls" }   -- or "implicit" (993)
+--     s:login(args.user, args.password)
+--     local box = s:select("INBOX")                  -- box.exists, box.uidvalidity, box.flags
+--     local ids = s:search("UNSEEN")                 -- { 3, 4 }
+--     local msgs = s:fetch("1:*", "(UID FLAGS BODY.PEEK[])")
+--     print(msgs[1].UID, msgs[1].FLAGS[1], #msgs[1]["BODY[]"])
+--     s:logout()
+--
+-- Tags are made up automatically (A0001, A0002, ...). Every response is parsed: untagged data
+-- updates the session (`s.caps`, `s.mailbox.exists`, ...) and is returned with the command's
+-- result; the tagged status must be OK, or the conversation fails (exit 1) naming the command
+-- and the server's answer — unless `expect=` in the options says what is wanted: "OK", "NO",
+-- "BAD", true (OK), false (NO or BAD), a Lua pattern on the tagged line, a function of the
+-- tagged result, or an array of those.
+--
+-- Strings in commands are sent as atoms, quoted strings or literals as their content needs:
+-- a password or mailbox name can never end the command line early or start another one.
+--
+-- @module parley.imap
+
+local parley = require "parley"
+local crypto = require "parley.crypto"
+local sasl = require "parley.sasl"
+
+local M = {}
+
+local Session = {}
+local CONN_FIELDS = { tls = true, peer = true, host = true, port = true, id = true, timeout = true }
+
+local meta = {
+  __index = function(s, k)
+    local m = Session[k]
+    if m ~= nil then return m end
+    if CONN_FIELDS[k] then return rawget(s, "conn")[k] end
+    return nil
+  end,
+  __name = "imap session",
+}
+meta.__tostring = function(s) return "imap session on " .. tostring(s.conn) end
+
+local function misuse(msg)
+  parley.raise(2, "script", msg)
+end
+
+local function protocol_error(msg)
+  parley.raise(1, "protocol", msg)
+end
+
+local function codes()
+  local ok, mod = pcall(require, "parley.codes")
+  return ok and mod or nil
+end
+
+--- The NIL of IMAP responses in parsed trees (`imap.NIL`); prints as "NIL".
+M.NIL = setmetatable({}, { __tostring = function() return "NIL" end, __name = "imap.NIL" })
+local NIL = M.NIL
+
+---------------------------------------------------------------------------------------------
+-- Modified UTF-7 mailbox names (RFC 3501 section 5.1.3)
+
+local function utf8_to_utf16be(s)
+  local out = {}
+  for _, cp in utf8.codes(s) do
+    if cp >= 0x10000 then
+      cp = cp - 0x10000
+      local hi, lo = 0xD800 + (cp >> 10), 0xDC00 + (cp & 0x3FF)
+      out[#out + 1] = string.char(hi >> 8, hi & 0xFF, lo >> 8, lo & 0xFF)
+    else
+      out[#out + 1] = string.char(cp >> 8, cp & 0xFF)
+    end
+  end
+  return table.concat(out)
+end
+
+local function utf16be_to_utf8(b)
+  local out, i = {}, 1
+  while i + 1 <= #b do
+    local u = (b:byte(i) << 8) | b:byte(i + 1)
+    i = i + 2
+    if u >= 0xD800 and u < 0xDC00 and i + 1 <= #b then
+      local lo = (b:byte(i) << 8) | b:byte(i + 1)
+      u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00)
+      i = i + 2
+    end
+    out[#out + 1] = utf8.char(u)
+  end
+  return table.concat(out)
+end
+
+--- Encodes a UTF-8 mailbox name in modified UTF-7.
+function M.utf7_encode(name)
+  if not utf8.len(name) then misuse("imap: the mailbox name is not valid UTF-8") end
+  return (name:gsub("&", "&-"):gsub("[^ -~]+", function(run)
+    local b64 = crypto.b64encode(utf8_to_utf16be(run)):gsub("=+$", ""):gsub("/", ",")
+    return "&" .. b64 .. "-"
+  end))
+end
+
+--- Decodes a modified UTF-7 mailbox name to UTF-8 (names that are not valid stay as they are).
+function M.utf7_decode(name)
+  if type(name) ~= "string" or not name:find("&", 1, true) then return name end
+  return (name:gsub("&([^-]*)-", function(b64)
+    if b64 == "" then return "&" end
+    b64 = b64:gsub(",", "/")
+    b64 = b64 .. string.rep("=", (4 - #b64 % 4) % 4)
+    local bytes = crypto.b64decode(b64)
+    return bytes and utf16be_to_utf8(bytes) or nil
+  end))
+end
+
+---------------------------------------------------------------------------------------------
+-- Parsing responses
+
+local Parser = {}
+Parser.__index = Parser
+
+local function parser(s)
+  return setmetatable({ s = s, pos = 1 }, Parser)
+end
+
+function Parser:fail(what)
+  error({ imap_parse = true, message = what .. " at byte " .. self.pos }, 0)
+end
+
+function Parser:skip_sp()
+  local _, e = self.s:find("^ +", self.pos)
+  if e then self.pos = e + 1 end
+end
+
+function Parser:at_end()
+  return self.pos > #self.s
+end
+
+function Parser:peek()
+  return self.s:sub(self.pos, self.pos)
+end
+
+function Parser:quoted()
+  local s, i, buf = self.s, self.pos + 1, {}
+  while true do
+    local j = s:find('["\\]', i)
+    if not j then self:fail("unterminated quoted string") end
+    buf[#buf + 1] = s:sub(i, j - 1)
+    if s:sub(j, j) == '"' then
+      self.pos = j + 1
+      return table.concat(buf)
+    end
+    buf[#buf + 1] = s:sub(j + 1, j + 1)
+    i = j + 2
+  end
+end
+
+function Parser:literal()
+  local _, e, n = self.s:find("^~?{(%d+)%+?}\r\n", self.pos)
+  if not e then self:fail("malformed literal") end
+  n = tonumber(n)
+  if e + n > #self.s then self:fail("literal longer than the response") end
+  self.pos = e + n + 1
+  return self.s:sub(e + 1, e + n)
+end
+
+-- Skips a bracketed section ("[HEADER.FIELDS (A B)]") starting at i; returns the index after.
+function Parser:section(i)
+  local s = self.s
+  local depth = 0
+  while true do
+    local j = s:find('[%[%]"\r\n]', i)
+    if not j then break end
+    local c = s:sub(j, j)
+    if c == "[" then
+      depth = depth + 1
+    elseif c == "]" then
+      depth = depth - 1
+      if depth == 0 then return j + 1 end
+    elseif c == '"' then
+      local p = parser(s)
+      p.pos = j
+      p:quoted()
+      j = p.pos - 1
+    else
+      i = j
+      break
+    end
+    i = j + 1
+  end
+  self.pos = i
+  self:fail("unterminated [ section")
+end
+
+function Parser:atom()
+  local s, i = self.s, self.pos
+  local start = i
+  while true do
+    local j = s:find('[ \r\n()"%[%]]', i)
+    if not j then
+      i = #s + 1
+      break
+    end
+    if s:sub(j, j) ~= "[" then
+      i = j
+      break
+    end
+    i = self:section(j)
+  end
+  if i == start then self:fail("unexpected " .. string.format("%q", s:sub(i, i))) end
+  self.pos = i
+  local a = s:sub(start, i - 1)
+  if a:upper() == "NIL" then return NIL end
+  if #a <= 18 and a:match("^%d+$") then return math.tointeger(tonumber(a)) end
+  return a
+end
+
+function Parser:list()
+  self.pos = self.pos + 1
+  local t = {}
+  while true do
+    self:skip_sp()
+    if self:at_end() then self:fail("unterminated list") end
+    if self:peek() == ")" then
+      self.pos = self.pos + 1
+      return t
+    end
+    t[#t + 1] = self:value()
+  end
+end
+
+function Parser:value()
+  local c = self:peek()
+  if c == "(" then return self:list() end
+  if c == '"' then return self:quoted() end
+  if c == "{" or (c == "~" and self.s:sub(self.pos + 1, self.pos + 1) == "{") then return self:literal() end
+  return self:atom()
+end
+
+function Parser:all()
+  local t = {}
+  while true do
+    self:skip_sp()
+    if self:at_end() then return t end
+    t[#t + 1] = self:value()
+  end
+end
+
+-- The wire form of a unit: its lines with the literals put back after their markers.
+local function joined(unit)
+  if type(unit) == "string" then return (unit:gsub("\r?\n$", "")) end
+  local lines, lits = unit.lines or { unit.text }, unit.literals or {}
+  if #lines <= 1 then return lines[1] or unit.text or "" end
+  local parts = {}
+  for i, line in ipairs(lines) do
+    parts[#parts + 1] = line
+    if i < #lines then parts[#parts + 1] = "\r\n" .. (lits[i] or "") end
+  end
+  return table.concat(parts)
+end
+
+--- Parses a string of IMAP values (atoms, numbers, quoted strings, literals, lists, NIL).
+-- @return an array of values (lists are arrays, NIL is `imap.NIL`), or nil and a message
+function M.parse_values(text)
+  local ok, res = pcall(function() return parser(text):all() end)
+  if ok then return res end
+  return nil, type(res) == "table" and res.message or tostring(res)
+end
+
+local function upper_key(v)
+  return type(v) == "string" and v:upper() or tostring(v)
+end
+
+local function nstring(v)
+  if v == NIL then return nil end
+  return v
+end
+
+local function address_list(v)
+  if type(v) ~= "table" or v == NIL then return nil end
+  local out = {}
+  for _, a in ipairs(v) do
+    if type(a) == "table" then
+      local addr = { name = nstring(a[1]), adl = nstring(a[2]), mailbox = nstring(a[3]), host = nstring(a[4]) }
+      if addr.mailbox and addr.host then
+        addr.address = tostring(addr.mailbox) .. "@" .. tostring(addr.host)
+      end
+      out[#out + 1] = addr
+    end
+  end
+  return out
+end
+
+--- Turns the parsed ENVELOPE list into a table: `date`, `subject`, `from`, `sender`,
+-- `reply_to`, `to`, `cc`, `bcc` (arrays of `{name=, mailbox=, host=, address=}`),
+-- `in_reply_to`, `message_id`, and `raw` (the list as parsed).
+function M.parse_envelope(list)
+  if type(list) ~= "table" or list == NIL then return nil end
+  return {
+    date = nstring(list[1]), subject = nstring(list[2]), from = address_list(list[3]),
+    sender = address_list(list[4]), reply_to = address_list(list[5]), to = address_list(list[6]),
+    cc = address_list(list[7]), bcc = address_list(list[8]), in_reply_to = nstring(list[9]),
+    message_id = nstring(list[10]), raw = list,
+  }
+end
+
+local function strings(list)
+  local out = {}
+  for i, v in ipairs((type(list) == "table" and list ~= NIL) and list or {}) do out[i] = tostring(v) end
+  return out
+end
+
+-- FETCH items list -> table of items (keys upper-case).
+local function fetch_items(list)
+  local items = {}
+  for i = 1, #list - 1, 2 do
+    local key, v = upper_key(list[i]), list[i + 1]
+    if key == "FLAGS" then
+      v = strings(v)
+    elseif key == "ENVELOPE" then
+      v = M.parse_envelope(v)
+    elseif key == "MODSEQ" and type(v) == "table" then
+      v = v[1]
+    elseif key == "UID" or key == "RFC822.SIZE" then
+      v = math.tointeger(tonumber(v)) or v
+    end
+    if v ~= NIL then items[key] = v end
+  end
+  return items
+end
+
+-- "[NAME args]" -> name, parsed args (with shapes for the well-known codes).
+local function response_code(text)
+  local p = parser(text)
+  if p:peek() ~= "[" then return nil, nil, text end
+  local close = p:section(1)
+  local inner = text:sub(2, close - 2)
+  local name, rest = inner:match("^(%S+)%s*(.*)$")
+  local args = M.parse_values(rest or "") or { rest }
+  return name and name:upper(), args, (text:sub(close):gsub("^%s+", ""))
+end
+
+local function capability_set(list)
+  local caps, names = {}, {}
+  for _, v in ipairs(list) do
+    local name = tostring(v)
+    names[#names + 1] = name
+    local up = name:upper()
+    local mech = up:match("^AUTH=(.+)$")
+    if mech then
+      caps.AUTH = caps.AUTH or {}
+      caps.AUTH[mech] = true
+    end
+    caps[up] = true
+  end
+  return caps, names
+end
+
+local STATUS_WORDS = { OK = true, NO = true, BAD = true, PREAUTH = true, BYE = true }
+
+local function parse_status(r, word, rest)
+  r.status = word
+  local code, args, text = response_code(rest)
+  r.code, r.code_args, r.message = code, args, text
+  if code == "CAPABILITY" then r.caps, r.caps_list = capability_set(args) end
+  if code == "APPENDUID" then r.appenduid = { uidvalidity = args[1], uid = args[2] } end
+  if code == "COPYUID" then r.copyuid = { uidvalidity = args[1], source = tostring(args[2]), dest = tostring(args[3]) } end
+end
+
+local function parse_numbered(r, n, rest)
+  r.number = math.tointeger(n)
+  if not r.number then error({ imap_parse = true, message = "message number out of range" }, 0) end
+  local word, tail = rest:match("^(%S+)%s*(.*)$")
+  r.type = (word or ""):upper()
+  if r.type == "FETCH" then
+    local values = parser(tail):all()
+    r.items = fetch_items(type(values[1]) == "table" and values[1] or {})
+  end
+end
+
+local function parse_mailbox_data(r, word, rest)
+  if word == "CAPABILITY" then
+    r.caps, r.caps_list = capability_set(parser(rest):all())
+  elseif word == "FLAGS" then
+    r.flags = strings(parser(rest):all()[1])
+  elseif word == "LIST" or word == "LSUB" then
+    local v = parser(rest):all()
+    r.flags, r.delimiter = strings(v[1]), nstring(v[2])
+    r.raw_name = tostring(v[3])
+    r.name = M.utf7_decode(r.raw_name)
+  elseif word == "STATUS" then
+    local v = parser(rest):all()
+    r.mailbox = M.utf7_decode(tostring(v[1]))
+    r.items = {}
+    local list = type(v[2]) == "table" and v[2] or {}
+    for i = 1, #list - 1, 2 do r.items[upper_key(list[i])] = list[i + 1] end
+  elseif word == "SEARCH" or word == "SORT" then
+    r.numbers = {}
+    for _, v in ipairs(parser(rest):all()) do
+      if math.type(v) == "integer" then r.numbers[#r.numbers + 1] = v end
+    end
+  else
+    r.values = M.parse_values(rest)
+  end
+end
+
+local function parse_untagged(r, rest)
+  local first, tail = rest:match("^(%S+)%s*(.*)$")
+  first = first or ""
+  if first:match("^%d+$") then return parse_numbered(r, tonumber(first), tail) end
+  local word = first:upper()
+  r.type = word
+  if STATUS_WORDS[word] then return parse_status(r, word, tail) end
+  parse_mailbox_data(r, word, tail)
+end
+
+--- Parses one response (a unit from the imap framing, or a string).
+-- @return a table: `tag` ("*", "+" or the tag), `text` (the first line), `raw`; tagged and
+--   status responses: `status` (OK, NO, BAD, PREAUTH, BYE), `code` ("UIDVALIDITY"...),
+--   `code_args`, `message` (the text after the code); untagged: `type` (EXISTS, FETCH, LIST,
+--   ...), `number`, `items` (FETCH), `flags`, `name`, `delimiter`, `numbers` (SEARCH),
+--   `caps`, `values` (anything else, parsed); continuations: `continuation` (the text)
+-- @raise exit 1 ("protocol") when the response does not parse
+function M.parse_response(unit)
+  local src = joined(unit)
+  local tag, rest = src:match("^(%S+) ?(.*)$")
+  local r = { tag = tag or "", text = type(unit) == "table" and unit.text or src,
+              raw = type(unit) == "table" and unit.raw or src }
+  if tag == "+" then
+    r.continuation = rest
+    return r
+  end
+  local ok, err = pcall(function()
+    if tag == "*" then
+      parse_untagged(r, rest or "")
+    else
+      local word, tail = (rest or ""):match("^(%S+)%s*(.*)$")
+      r.type = "TAGGED"
+      parse_status(r, (word or ""):upper(), tail or "")
+    end
+  end)
+  if not ok then
+    local why = type(err) == "table" and err.message or tostring(err)
+    protocol_error("cannot parse the IMAP response \"" .. (r.text or ""):sub(1, 200) .. "\": " .. why)
+  end
+  return r
+end
+
+---------------------------------------------------------------------------------------------
+-- Encoding command arguments
+
+local Part = {}
+Part.__index = Part
+
+local function part(kind, value)
+  return setmetatable({ kind = kind, value = value }, Part)
+end
+
+local function no_ctl(v, what)
+  if parley.reveal(v):find("[%z\r\n]") then
+    misuse("imap: " .. what .. " " .. string.format("%q", parley.mask(tostring(v)):sub(1, 60)) ..
+      " holds a CR, LF or NUL (it would end the command line); refused")
+  end
+  return v
+end
+
+--- Marks a string to be sent as it is (an atom, a sequence set "1:*", a flag "\\Seen", fetch
+-- items "BODY.PEEK[]"). CR, LF, NUL and spaces are refused.
+function M.atom(s)
+  s = tostring(s)
+  if s == "" or s:find("[%s%z%c]") then
+    misuse("imap.atom: " .. string.format("%q", s) .. " is not an atom (empty, or holds a space or control character)")
+  end
+  return part("raw", s)
+end
+
+--- Marks text to be sent as it is, spaces included (CR, LF and NUL refused).
+function M.raw(s)
+  return part("raw", no_ctl(tostring(s), "raw text"))
+end
+
+--- Marks a string to be sent as a quoted string (a literal when it cannot be quoted).
+function M.quoted(s)
+  return part("string", s)
+end
+
+--- Marks a string to be sent as a literal ({n} and the bytes).
+function M.literal(s)
+  return part("literal", s)
+end
+
+local function quote(s)
+  return '"' .. s:gsub('[\\"]', "\\%0") .. '"'
+end
+
+-- How a string goes: "atom", "quoted" or "literal".
+local function string_form(s, allow_atom)
+  if s:find("[%z\r\n\128-\255]") or #s > 1000 then return "literal" end
+  if allow_atom and s ~= "" and s:upper() ~= "NIL" and s:match("^[%w!#$&'+,%-%./:;<=>?@%^_`|~]+$") then
+    return "atom"
+  end
+  return "quoted"
+end
+
+local encode_string
+
+-- Encodes one argument into pieces: {text=} or {literal=}.
+local function encode(v, out, allow_atom)
+  local mt = getmetatable(v)
+  if mt == Part then
+    if v.kind == "raw" then
+      out[#out + 1] = { text = v.value }
+      return
+    end
+    local form = v.kind == "literal" and "literal" or string_form(parley.reveal(v.value), false)
+    return encode_string(v.value, form, out)
+  end
+  if v == NIL then
+    out[#out + 1] = { text = "NIL" }
+  elseif type(v) == "number" then
+    out[#out + 1] = { text = tostring(math.tointeger(v) or v) }
+  elseif type(v) == "string" or parley.is_secret(v) then
+    encode_string(v, string_form(parley.reveal(v), allow_atom and not parley.is_secret(v)), out)
+  elseif type(v) == "table" and mt == nil then
+    out[#out + 1] = { text = "(" }
+    for i, x in ipairs(v) do
+      if i > 1 then out[#out + 1] = { text = " " } end
+      encode(x, out, allow_atom)
+    end
+    out[#out + 1] = { text = ")" }
+  else
+    misuse("imap: cannot send a " .. type(v) .. " as a command argument")
+  end
+end
+
+encode_string = function(v, form, out)
+  if form == "literal" then
+    out[#out + 1] = { literal = v }
+  elseif form == "atom" then
+    out[#out + 1] = { text = v }
+  else
+    local q = quote(parley.reveal(v))
+    if parley.is_secret(v) then q = parley.secret(q) end
+    out[#out + 1] = { text = q }
+  end
+end
+
+--- Encodes command arguments as IMAP text.
+-- Strings become atoms, quoted strings or literals as their content needs (a secret is never
+-- an atom); numbers are numbers; tables are parenthesised lists; `imap.atom`, `imap.raw`,
+-- `imap.quoted` and `imap.literal` force a form.
+-- @param args array of arguments
+-- @return an array of pieces `{text=}` / `{literal=}`
+function M.encode(args)
+  local out = {}
+  for i, v in ipairs(args) do
+    if i > 1 then out[#out + 1] = { text = " " } end
+    encode(v, out, true)
+  end
+  return out
+end
+
+---------------------------------------------------------------------------------------------
+-- Reading responses
+
+local function read(s, what, timeout)
+  local seconds = timeout or s.conn.timeout
+  local unit = s.conn:expect({
+    { function() return true end },
+    timeout = function()
+      parley.raise(1, "timeout", parley.mask(what) .. ": no response from " .. s.conn.peer ..
+        " within " .. string.format("%g", seconds) .. " s")
+    end,
+    eof = function()
+      local bye = s.bye and (" after \"" .. s.bye.text .. "\"") or ""
+      parley.raise(1, "eof", parley.mask(what) .. ": " .. s.conn.peer .. " closed the connection" .. bye)
+    end,
+  }, timeout)
+  return M.parse_response(unit)
+end
+
+-- What untagged data tells about the session.
+local function absorb(s, r)
+  local box = s.mailbox
+  if r.caps then s.caps, s.caps_list = r.caps, r.caps_list end
+  if r.status == "BYE" then s.bye = r end
+  if not box then return end
+  if r.type == "EXISTS" then box.exists = r.number
+  elseif r.type == "RECENT" then box.recent = r.number
+  elseif r.type == "EXPUNGE" and box.exists then box.exists = box.exists - 1
+  elseif r.type == "FLAGS" then box.flags = r.flags
+  elseif r.code and r.tag == "*" then
+    local key, v = r.code:lower(), r.code_args and r.code_args[1]
+    if key == "permanentflags" then box.permanentflags = strings(v)
+    elseif key == "uidvalidity" or key == "uidnext" or key == "unseen" or key == "highestmodseq" then
+      box[key] = v
+    end
+  end
+end
+
+local function tagged_matcher(spec)
+  if spec == nil or spec == true or spec == "OK" or spec == "ok" then
+    return function(r) return r.status == "OK" end, "OK"
+  elseif spec == false then
+    return function(r) return r.status == "NO" or r.status == "BAD" end, "NO or BAD"
+  elseif spec == "NO" or spec == "BAD" or spec == "no" or spec == "bad" then
+    local want = spec:upper()
+    return function(r) return r.status == want end, want
+  elseif type(spec) == "function" then
+    return spec, "a result the script's test accepts"
+  elseif type(spec) == "string" then
+    local ok, err = pcall(string.find, "", spec)
+    if not ok then misuse("imap: bad pattern " .. string.format("%q", spec) .. ": " .. tostring(err)) end
+    return function(r) return (r.text or ""):find(spec) ~= nil end, "pattern " .. string.format("%q", spec)
+  elseif type(spec) == "table" then
+    local ms, ds = {}, {}
+    for i, x in ipairs(spec) do ms[i], ds[i] = tagged_matcher(x) end
+    return function(r)
+      for _, m in ipairs(ms) do if m(r) then return true end end
+      return false
+    end, table.concat(ds, " or ")
+  end
+  misuse("imap: cannot expect a " .. type(spec))
+end
+
+local function check_tagged(s, what, spec, r)
+  local m, desc = tagged_matcher(spec)
+  if m(r) then return r end
+  local lines = { parley.mask(what) .. ": expected " .. desc .. ", got: " .. (r.text or "") }
+  local cm = codes()
+  local meaning = cm and cm.meaning and cm.meaning(r)
+  if meaning then lines[#lines + 1] = "  meaning: " .. meaning end
+  lines[#lines + 1] = "  from " .. s.conn.peer
+  parley.raise(1, "expect", table.concat(lines, "\n"))
+end
+
+-- Reads until the tagged response for `tag`. `on_plus(r)` answers continuations.
+local function collect(s, tag, what, timeout, untagged, on_plus)
+  while true do
+    local r = read(s, what, timeout)
+    if r.tag == "+" then
+      if not on_plus then protocol_error(what .. ": unexpected continuation request \"" .. r.text .. "\"") end
+      if on_plus(r) == "stop" then return nil end
+    elseif r.tag == "*" then
+      absorb(s, r)
+      untagged[#untagged + 1] = r
+    elseif r.tag == tag then
+      if r.caps then s.caps, s.caps_list = r.caps, r.caps_list end
+      r.untagged = untagged
+      return r
+    else
+      protocol_error(what .. ": a tagged response for an unknown tag: \"" .. r.text .. "\"")
+    end
+  end
+end
+
+---------------------------------------------------------------------------------------------
+-- Sending commands
+
+local function next_tag(s)
+  s.tag_count = s.tag_count + 1
+  return string.format("%s%04d", s.tag_prefix, s.tag_count)
+end
+
+local function nonsync_ok(s, n)
+  local caps = s.caps or {}
+  return caps["LITERAL+"] or (caps["LITERAL-"] and n <= 4096)
+end
+
+-- Sends the pieces; a synchronising literal waits for "+". Returns a tagged response when the
+-- server answered before the command was complete (a refused literal).
+local function send_pieces(s, tag, pieces, what, timeout, untagged)
+  local line = tag .. " "
+  for _, p in ipairs(pieces) do
+    if p.literal then
+      local n = #p.literal
+      local sync = not nonsync_ok(s, n)
+      s.conn:send(line .. "{" .. n .. (sync and "" or "+") .. "}")
+      line = ""
+      if sync then
+        local r = collect(s, tag, what, timeout, untagged, function() return "stop" end)
+        if r then return r end
+      end
+      s.conn:send_raw(p.literal)
+    else
+      line = line .. p.text
+    end
+  end
+  s.conn:send(line)
+  return nil
+end
+
+-- A command's text for messages (secrets masked, literals summarised).
+local function describe(pieces)
+  local out = {}
+  for _, p in ipairs(pieces) do
+    out[#out + 1] = p.literal and ("{" .. #p.literal .. "}") or parley.mask(tostring(p.text))
+  end
+  local text = table.concat(out)
+  if #text > 100 then text = text:sub(1, 97) .. "..." end
+  return text
+end
+
+local function pieces_of(cmd)
+  if type(cmd) == "string" then
+    no_ctl(cmd, "the command")
+    return { { text = cmd } }
+  end
+  if type(cmd) ~= "table" then misuse("imap: a command is a string or a table of parts") end
+  local verb = cmd[1]
+  if type(verb) == "string" then
+    no_ctl(verb, "the command name")
+    local rest = table.move(cmd, 2, #cmd, 1, {})
+    local pieces = { { text = verb } }
+    if #rest > 0 then
+      pieces[2] = { text = " " }
+      for _, p in ipairs(M.encode(rest)) do pieces[#pieces + 1] = p end
+    end
+    return pieces
+  end
+  return M.encode(cmd)
+end
+
+-- Runs a command: returns the tagged result (checked) and the untagged responses.
+local function run(s, cmd, opts, on_plus)
+  opts = opts or {}
+  local pieces = pieces_of(cmd)
+  local what = opts.what or describe(pieces)
+  local tag = next_tag(s)
+  local untagged = {}
+  local early = send_pieces(s, tag, pieces, what, opts.timeout, untagged)
+  local r = early or collect(s, tag, what, opts.timeout, untagged, on_plus)
+  r.untagged = untagged
+  check_tagged(s, what, opts.expect, r)
+  return r, untagged
+end
+
+---------------------------------------------------------------------------------------------
+-- Connecting
+
+local function tls_options(opts)
+  return { sni = opts.sni, verify = opts.verify, ca = opts.ca, ca_pem = opts.ca_pem,
+           cert = opts.cert, key = opts.key, tls_min = opts.tls_min, tls_max = opts.tls_max }
+end
+
+--- Wraps an open connection in an IMAP session and reads the greeting.
+-- A greeting other than `* OK` or `* PREAUTH` fails (exit 1).
+-- @param opts optional: `greeting` (false: do not read it), `tag_prefix` (default "A"),
+--   `timeout`, TLS options for `starttls`
+function M.wrap(conn, opts)
+  opts = opts or {}
+  local s = setmetatable({ conn = conn, opts = opts, tag_count = 0, tag_prefix = opts.tag_prefix or "A" }, meta)
+  if conn.framing ~= "imap" then conn:set_framing("imap") end
+  if opts.greeting ~= false then
+    local g = read(s, "greeting", opts.timeout)
+    absorb(s, g)
+    s.greeting = g
+    if g.tag ~= "*" or (g.status ~= "OK" and g.status ~= "PREAUTH") then
+      parley.raise(1, "expect", "greeting: expected \"* OK\" or \"* PREAUTH\", got: " .. g.text ..
+        "\n  from " .. conn.peer)
+    end
+    s.authenticated = g.status == "PREAUTH"
+  end
+  return s
+end
+
+--- Connects and reads the greeting; with `tls="starttls"` upgrades at once (STARTTLS).
+-- @param opts table: `host`, `port` (default 143, 993 with implicit TLS), `path` (a unix
+--   socket instead), `tls` (false,
+--   "starttls" or "implicit"), `verify`, `ca`, `ca_pem`, `sni`, `cert`, `key`, `timeout`
+-- @return the session
+function M.connect(opts)
+  opts = opts or {}
+  local mode = opts.tls
+  if mode == true then mode = "implicit" end
+  if mode and mode ~= "implicit" and mode ~= "starttls" and mode ~= "none" then
+    misuse("imap.connect: tls must be false, \"starttls\" or \"implicit\"")
+  end
+  local spec = tls_options(opts)
+  spec.host = opts.host or (not opts.path and "127.0.0.1" or nil)
+  spec.path = opts.path
+  spec.port = opts.port or (not opts.path and (mode == "implicit" and 993 or 143) or nil)
+  spec.timeout, spec.framing, spec.tls = opts.timeout, "imap", mode == "implicit"
+  spec.transcript = opts.transcript
+  local s = M.wrap(parley.connect(spec), opts)
+  if mode == "starttls" then s:starttls() end
+  return s
+end
+
+---------------------------------------------------------------------------------------------
+-- Any state
+
+-- Closes after the goodbye. Under TLS the server's close_notify may already be waiting, and the
+-- engine would count its bytes as unread input (a warning, an error with --strict): read to
+-- the end first, waiting briefly for the server to close.
+local function close_after_goodbye(conn)
+  if conn.tls and conn:is_open() and conn:pending() == 0 then
+    local ok, data = pcall(conn.read, conn, 0, 0.2)
+    if ok and data and #data > 0 then
+      parley.warn(conn.peer .. " sent " .. #data .. " byte(s) after its goodbye")
+    end
+  end
+  conn:close()
+end
+
+--- A command with automatic tag.
+-- @param cmd the command text after the tag ("NOOP", "UID FETCH 1:* FLAGS"), or a table
+--   whose first element is the command name and the rest arguments, encoded as `imap.encode`
+--   does (`{"LOGIN", user, pass}`, `{"SELECT", mailbox}`)
+-- @param opts optional `{expect=, timeout=}`
+-- @return the tagged result (`status`, `code`, `code_args`, `message`, `text`, `untagged`) and
+--   the array of untagged responses, parsed
+function Session:command(cmd, opts)
+  return run(self, cmd, opts)
+end
+
+--- CAPABILITY: fills `s.caps` (a set of upper-case names; `s.caps.AUTH` the set of SASL
+-- mechanisms) and `s.caps_list`.
+-- @return the caps table and the tagged result
+function Session:capability(opts)
+  local r = run(self, "CAPABILITY", opts)
+  return self.caps, r
+end
+
+local function caps(s)
+  if not s.caps then s:capability() end
+  return s.caps or {}
+end
+
+--- NOOP (also collects pending untagged data: new messages, flag changes).
+-- @return the tagged result and the untagged responses
+function Session:noop(opts)
+  return run(self, "NOOP", opts)
+end
+
+--- LOGOUT: expects BYE and OK, then closes the connection.
+function Session:logout(opts)
+  local r, u = run(self, "LOGOUT", opts)
+  close_after_goodbye(self.conn)
+  return r, u
+end
+
+--- STARTTLS: upgrades the connection, then asks CAPABILITY again (unless `capability=false`).
+-- Fails with exit 3 when the server does not offer STARTTLS or refuses it.
+-- @param opts optional TLS options (`sni`, `verify`, `ca`, ...; default: those of connect),
+--   `capability`, `timeout`
+function Session:starttls(opts)
+  opts = opts or {}
+  if self.conn.tls then misuse("starttls: the connection is under TLS already") end
+  if not caps(self).STARTTLS then
+    self.conn:close()
+    parley.raise(3, "security", "STARTTLS asked for but not offered by " .. self.conn.peer ..
+      " (CAPABILITY: " .. table.concat(self.caps_list or {}, " ") .. "); not continuing in the clear")
+  end
+  local r = run(self, "STARTTLS", { expect = function() return true end, timeout = opts.timeout })
+  if r.status ~= "OK" then
+    self.conn:close()
+    parley.raise(3, "security", "STARTTLS refused by " .. self.conn.peer .. ": " .. r.text ..
+      "; not continuing in the clear")
+  end
+  local t = tls_options(self.opts)
+  for k, v in pairs(tls_options(opts)) do t[k] = v end
+  self.conn:starttls(t)
+  self.caps, self.caps_list = nil, nil
+  if opts.capability ~= false then self:capability() end
+  return r
+end
+
+---------------------------------------------------------------------------------------------
+-- Not authenticated
+
+local function after_login(s, r)
+  if r.status ~= "OK" then return end
+  s.authenticated = true
+  if r.code ~= "CAPABILITY" then s.caps, s.caps_list = nil, nil end
+end
+
+--- LOGIN with user name and password, each sent as a quoted string or a literal as needed
+-- (the password is a secret: `****` in transcripts). A server that advertises LOGINDISABLED
+-- is not sent the password (exit 3) unless `expect=` is given.
+-- @param opts optional `{expect=, timeout=}`
+-- @return the tagged result
+function Session:login(user, password, opts)
+  opts = opts or {}
+  if password == nil then misuse("login: no password given") end
+  if self.caps and self.caps.LOGINDISABLED and opts.expect == nil then
+    parley.raise(3, "security", "LOGIN: " .. self.conn.peer .. " advertises LOGINDISABLED " ..
+      "(it wants TLS first, see starttls); the password was not sent")
+  end
+  local pw = parley.is_secret(password) and password or parley.secret(tostring(password))
+  local name = parley.is_secret(user) and user or tostring(user)
+  local r = run(self, { "LOGIN", M.quoted(name), M.quoted(pw) },
+    { expect = opts.expect, timeout = opts.timeout, what = "LOGIN " .. tostring(user) })
+  after_login(self, r)
+  return r
+end
+
+local function auth_continue(s, m)
+  return function(r)
+    local challenge, err = crypto.b64decode((r.continuation or ""):gsub("%s+$", ""))
+    local resp, why, kind
+    if challenge then
+      resp, why, kind = m:step(challenge)
+    else
+      why = "the challenge is not base64 (" .. err .. ")"
+    end
+    if not resp then
+      s.conn:send("*")
+      s._auth_error = { why, kind }
+      return
+    end
+    s.conn:send(#resp == 0 and "" or crypto.b64encode(resp))
+  end
+end
+
+--- AUTHENTICATE with a SASL mechanism from parley.sasl (the initial response goes with the
+-- command when the server offers SASL-IR). SCRAM checks the server's signature (exit 3 when
+-- it does not match).
+-- @param mech mechanism name, or nil for the strongest that both sides speak
+-- @param opts optional: `expect`, `authzid`, `initial` (false: no initial response), `timeout`
+-- @return the tagged result
+function Session:authenticate(mech, user, password, opts)
+  opts = opts or {}
+  if mech == nil then
+    mech = sasl.choose(caps(self).AUTH or {})
+    if not mech then parley.raise(1, "expect", "AUTHENTICATE: no SASL mechanism in common with " .. self.conn.peer) end
+  end
+  local m = sasl.start(mech, user, password, opts)
+  local line = "AUTHENTICATE " .. m.name
+  if opts.initial ~= false and m:has_initial() and self.caps and self.caps["SASL-IR"] then
+    local ir = m:initial()
+    line = line .. " " .. (#ir == 0 and "=" or crypto.b64encode(ir))
+  end
+  self._auth_error = nil
+  local tag = next_tag(self)
+  self.conn:send(tag .. " " .. line)
+  local what = "AUTHENTICATE " .. m.name
+  local r = collect(self, tag, what, opts.timeout, {}, auth_continue(self, m))
+  local failure = self._auth_error
+  if failure then
+    if failure[2] == "security" then self.conn:close() end
+    parley.raise(failure[2] == "security" and 3 or 1, failure[2] or "protocol", what .. ": " .. failure[1])
+  end
+  check_tagged(self, what, opts.expect, r)
+  if r.status == "OK" then
+    local ok, err = m:finish()
+    if not ok then
+      self.conn:close()
+      parley.raise(3, "security", what .. ": " .. err)
+    end
+  end
+  after_login(self, r)
+  return r
+end
+
+---------------------------------------------------------------------------------------------
+-- Mailboxes
+
+-- A mailbox name as it goes on the wire (modified UTF-7 unless the server takes UTF-8).
+local function mailbox(s, name)
+  if type(name) ~= "string" then misuse("imap: a mailbox name must be a string") end
+  if name:find("[\128-\255]") and not (s.caps and s.caps["UTF8=ACCEPT"] and s.utf8_enabled) then
+    return M.utf7_encode(name)
+  end
+  return name
+end
+
+local function open_mailbox(s, verb, name, opts)
+  opts = opts or {}
+  local prev = s.mailbox
+  s.mailbox = { name = name }
+  local cmd = { verb, mailbox(s, name) }
+  if opts.condstore then cmd[3] = { M.atom("CONDSTORE") } end
+  local ok, r, u = pcall(run, s, cmd, opts)
+  if not ok then
+    s.mailbox = prev
+    error(r, 0)
+  end
+  if r.status ~= "OK" then
+    s.mailbox = nil
+    return r, r
+  end
+  local box = s.mailbox
+  box.read_only = r.code == "READ-ONLY"
+  for _, x in ipairs(u) do
+    if x.code == "PERMANENTFLAGS" and x.code_args then box.permanentflags = strings(x.code_args[1]) end
+  end
+  return box, r
+end
+
+--- SELECT: opens a mailbox read-write.
+-- @param name the mailbox (UTF-8; sent in modified UTF-7 when needed)
+-- @param opts optional `{expect=, timeout=, condstore=}`
+-- @return a table `name`, `exists`, `recent`, `flags`, `permanentflags`, `uidvalidity`,
+--   `uidnext`, `unseen`, `highestmodseq`, `read_only`; and the tagged result
+function Session:select(name, opts)
+  return open_mailbox(self, "SELECT", name, opts)
+end
+
+--- EXAMINE: opens a mailbox read-only (same results as `select`).
+function Session:examine(name, opts)
+  return open_mailbox(self, "EXAMINE", name, opts)
+end
+
+--- LIST: mailboxes matching a pattern.
+-- @param ref reference name (default "")
+-- @param pattern mailbox pattern with * and % (default "*")
+-- @return an array of `{name=, raw_name=, delimiter=, flags=}` and the tagged result
+function Session:list(ref, pattern, opts)
+  local r, u = run(self, { "LIST", M.quoted(ref or ""), M.quoted(pattern or "*") }, opts)
+  local out = {}
+  for _, x in ipairs(u) do
+    if x.type == "LIST" then out[#out + 1] = { name = x.name, raw_name = x.raw_name, delimiter = x.delimiter, flags = x.flags } end
+  end
+  return out, r
+end
+
+--- STATUS: counters of a mailbox without selecting it.
+-- @param items array of names (default MESSAGES, RECENT, UIDNEXT, UIDVALIDITY, UNSEEN)
+-- @return a table item -> number and the tagged result
+function Session:status(name, items, opts)
+  items = items or { "MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN" }
+  local list = {}
+  for i, it in ipairs(items) do list[i] = M.atom(it) end
+  local r, u = run(self, { "STATUS", mailbox(self, name), list }, opts)
+  for _, x in ipairs(u) do
+    if x.type == "STATUS" then return x.items, r end
+  end
+  return {}, r
+end
+
+--- CREATE a mailbox.
+function Session:create(name, opts)
+  return run(self, { "CREATE", mailbox(self, name) }, opts)
+end
+
+--- DELETE a mailbox.
+function Session:delete(name, opts)
+  return run(self, { "DELETE", mailbox(self, name) }, opts)
+end
+
+--- RENAME a mailbox.
+function Session:rename(from, to, opts)
+  return run(self, { "RENAME", mailbox(self, from), mailbox(self, to) }, opts)
+end
+
+--- SUBSCRIBE to a mailbox.
+function Session:subscribe(name, opts)
+  return run(self, { "SUBSCRIBE", mailbox(self, name) }, opts)
+end
+
+--- UNSUBSCRIBE from a mailbox.
+function Session:unsubscribe(name, opts)
+  return run(self, { "UNSUBSCRIBE", mailbox(self, name) }, opts)
+end
+
+--- APPEND a message to a mailbox, as a literal (non-synchronising with LITERAL+).
+-- @param name the mailbox
+-- @param message the message text (LF line ends become CRLF; a bare CR is refused), or a
+--   table for parley.mime.build
+-- @param opts optional: `flags` (array, e.g. {"\\Seen"}), `date` (INTERNALDATE string),
+--   `expect`, `timeout`
+-- @return the tagged result (with `appenduid = {uidvalidity=, uid=}` under UIDPLUS)
+function Session:append(name, message, opts)
+  opts = opts or {}
+  if type(message) == "table" then message = require("parley.mime").build(message) end
+  message = parley.reveal(message)
+  if message:find("\r[^\n]") or message:sub(-1) == "\r" then misuse("append: the message holds a bare CR") end
+  message = message:gsub("\r?\n", "\r\n")
+  local cmd = { "APPEND", mailbox(self, name) }
+  if opts.flags then
+    local flags = {}
+    for i, f in ipairs(opts.flags) do flags[i] = M.atom(f) end
+    cmd[#cmd + 1] = flags
+  end
+  if opts.date then cmd[#cmd + 1] = M.quoted(opts.date) end
+  cmd[#cmd + 1] = M.literal(message)
+  return run(self, cmd, opts)
+end
+
+---------------------------------------------------------------------------------------------
+-- Selected state
+
+local function sequence_set(set, what)
+  if math.type(set) == "integer" then return tostring(set) end
+  if type(set) == "table" then
+    local parts = {}
+    for i, n in ipairs(set) do parts[i] = sequence_set(n, what) end
+    set = table.concat(parts, ",")
+  end
+  if type(set) ~= "string" or not set:match("^[%d:,%*]+$") and set ~= "$" then
+    misuse(what .. ": " .. tostring(set) .. " is not a sequence set (like 1, 2:4, 1:*, or an array of numbers)")
+  end
+  return set
+end
+
+-- Fetch items: a string as it is (one item or a parenthesised list), or an array of names.
+local function fetch_items_arg(items)
+  if type(items) == "table" then
+    for _, it in ipairs(items) do no_ctl(it, "a fetch item") end
+    return "(" .. table.concat(items, " ") .. ")"
+  end
+  return no_ctl(items or "(FLAGS UID)", "the fetch items")
+end
+
+local function fetch_results(u)
+  local msgs = {}
+  for _, x in ipairs(u) do
+    if x.type == "FETCH" then
+      local m = msgs[x.number] or {}
+      for k, v in pairs(x.items or {}) do m[k] = v end
+      msgs[x.number] = m
+    end
+  end
+  return msgs
+end
+
+local function do_fetch(s, prefix, set, items, opts)
+  local line = prefix .. "FETCH " .. sequence_set(set, prefix .. "FETCH") .. " " .. fetch_items_arg(items)
+  local r, u = run(s, line, opts)
+  return fetch_results(u), r
+end
+
+--- FETCH: data about messages.
+-- @param set message numbers: 5, "1:*", "2,4:6", or an array of numbers
+-- @param items "(FLAGS UID BODY.PEEK[])", "ENVELOPE", or an array of item names
+-- @return a table keyed by message number, each a table of items with upper-case keys
+--   (`m["BODY[]"]`, `m.FLAGS` (array), `m.UID`, `m["RFC822.SIZE"]`, `m.ENVELOPE` (parsed,
+--   see `parse_envelope`), `m.INTERNALDATE`, `m.BODYSTRUCTURE` (parsed list)); and the tagged
+--   result. BODY.PEEK[...] comes back as BODY[...].
+function Session:fetch(set, items, opts)
+  return do_fetch(self, "", set, items, opts)
+end
+
+--- UID FETCH: as `fetch`, the set being UIDs (the result is still keyed by message number;
+-- each entry has `UID`).
+function Session:uid_fetch(set, items, opts)
+  return do_fetch(self, "UID ", set, items, opts)
+end
+
+local function has_8bit(list)
+  for _, v in ipairs(list) do
+    if type(v) == "string" and v:find("[\128-\255]") then return true end
+  end
+  return false
+end
+
+local function do_search(s, prefix, criteria, opts)
+  local cmd
+  if type(criteria) == "table" then
+    cmd = { prefix .. "SEARCH" }
+    if has_8bit(criteria) then
+      cmd[2], cmd[3] = M.atom("CHARSET"), M.atom("UTF-8")
+    end
+    for _, c in ipairs(criteria) do cmd[#cmd + 1] = c end
+  else
+    cmd = prefix .. "SEARCH " .. no_ctl(criteria or "ALL", "the search criteria")
+  end
+  local r, u = run(s, cmd, opts)
+  local out = {}
+  for _, x in ipairs(u) do
+    if x.type == "SEARCH" then
+      for _, n in ipairs(x.numbers) do out[#out + 1] = n end
+    end
+  end
+  return out, r
+end
+
+--- SEARCH: message numbers matching the criteria.
+-- @param criteria a string sent as it is ("UNSEEN", "SUBJECT \"hello\""), or an array of
+--   parts encoded like command arguments (`{"SUBJECT", "hello world"}`; use `imap.atom` for
+--   sequence sets); non-ASCII parts add CHARSET UTF-8
+-- @return an array of numbers and the tagged result
+function Session:search(criteria, opts)
+  return do_search(self, "", criteria, opts)
+end
+
+--- UID SEARCH: as `search`, returning UIDs.
+function Session:uid_search(criteria, opts)
+  return do_search(self, "UID ", criteria, opts)
+end
+
+local function flag_list(flags)
+  if type(flags) == "string" then flags = { flags } end
+  local out = {}
+  for i, f in ipairs(flags or {}) do
+    if f:find("[%s%c()]") then misuse("store: " .. string.format("%q", f) .. " is not a flag") end
+    out[i] = f
+  end
+  return "(" .. table.concat(out, " ") .. ")"
+end
+
+local function do_store(s, prefix, set, action, flags, opts)
+  action = tostring(action or "+FLAGS")
+  if not action:upper():match("^[%+%-]?FLAGS%f[^%w]") and not action:upper():match("^[%+%-]?FLAGS$") then
+    misuse("store: the action must be FLAGS, +FLAGS or -FLAGS (optionally .SILENT), not " .. action)
+  end
+  no_ctl(action, "the store action")
+  local line = prefix .. "STORE " .. sequence_set(set, "STORE") .. " " .. action .. " " .. flag_list(flags)
+  local r, u = run(s, line, opts)
+  return fetch_results(u), r
+end
+
+--- STORE: changes flags.
+-- @param set message numbers
+-- @param action "+FLAGS", "-FLAGS", "FLAGS" (add ".SILENT" for no answer)
+-- @param flags a flag or an array of flags ({"\\Seen", "\\Deleted"})
+-- @return the FETCH data the server sent back (keyed by number) and the tagged result
+function Session:store(set, action, flags, opts)
+  return do_store(self, "", set, action, flags, opts)
+end
+
+--- UID STORE.
+function Session:uid_store(set, action, flags, opts)
+  return do_store(self, "UID ", set, action, flags, opts)
+end
+
+local function copyuid(r, u)
+  if r.copyuid then return r.copyuid end
+  for _, x in ipairs(u) do
+    if x.copyuid then return x.copyuid end
+  end
+  return nil
+end
+
+local function do_copy(s, verb, set, name, opts)
+  if verb:find("MOVE") and not caps(s).MOVE and not (opts and opts.expect) then
+    parley.raise(1, "expect", verb .. ": " .. s.conn.peer .. " does not offer MOVE (RFC 6851); use copy, store +FLAGS (\\Deleted) and expunge")
+  end
+  local r, u = run(s, { verb .. " " .. sequence_set(set, verb), mailbox(s, name) }, opts)
+  r.copyuid = copyuid(r, u)
+  return r, u
+end
+
+--- COPY messages to another mailbox.
+-- @return the tagged result (with `copyuid` under UIDPLUS) and the untagged responses
+function Session:copy(set, name, opts) return do_copy(self, "COPY", set, name, opts) end
+
+--- UID COPY.
+function Session:uid_copy(set, name, opts) return do_copy(self, "UID COPY", set, name, opts) end
+
+--- MOVE messages to another mailbox (RFC 6851).
+function Session:move(set, name, opts) return do_copy(self, "MOVE", set, name, opts) end
+
+--- UID MOVE.
+function Session:uid_move(set, name, opts) return do_copy(self, "UID MOVE", set, name, opts) end
+
+--- EXPUNGE: removes the messages flagged \Deleted.
+-- @return an array of the expunged message numbers (as the server reported them, in order)
+--   and the tagged result
+function Session:expunge(opts)
+  local r, u = run(self, "EXPUNGE", opts)
+  local out = {}
+  for _, x in ipairs(u) do
+    if x.type == "EXPUNGE" then out[#out + 1] = x.number end
+  end
+  return out, r
+end
+
+--- UID EXPUNGE (UIDPLUS): removes only the given \Deleted messages.
+function Session:uid_expunge(set, opts)
+  local r, u = run(self, "UID EXPUNGE " .. sequence_set(set, "UID EXPUNGE"), opts)
+  local out = {}
+  for _, x in ipairs(u) do
+    if x.type == "EXPUNGE" then out[#out + 1] = x.number end
+  end
+  return out, r
+end
+
+--- CHECK.
+function Session:check(opts) return run(self, "CHECK", opts) end
+
+--- CLOSE: closes the selected mailbox, expunging silently (the connection stays open).
+function Session:close_mailbox(opts)
+  local r = run(self, "CLOSE", opts)
+  self.mailbox = nil
+  return r
+end
+
+--- UNSELECT (RFC 3691): closes the mailbox without expunging.
+function Session:unselect(opts)
+  local r = run(self, "UNSELECT", opts)
+  self.mailbox = nil
+  return r
+end
+
+--- ENABLE (RFC 5161) extensions, e.g. "CONDSTORE", "UTF8=ACCEPT".
+function Session:enable(...)
+  local names = { ... }
+  for _, n in ipairs(names) do M.atom(n) end
+  local r, u = run(self, "ENABLE " .. table.concat(names, " "))
+  for _, x in ipairs(u) do
+    if x.type == "ENABLED" then
+      for _, v in ipairs(x.values or {}) do
+        if tostring(v):upper() == "UTF8=ACCEPT" then self.utf8_enabled = true end
+      end
+    end
+  end
+  return r, u
+end
+
+---------------------------------------------------------------------------------------------
+-- IDLE
+
+-- Untagged data that is news (not a keep-alive "* OK still here").
+local function is_news(r)
+  return r.type ~= "OK" or r.code ~= nil
+end
+
+-- Reads untagged data until `stop` says so or the deadline passes.
+local function idle_wait(s, seconds, stop, got)
+  local deadline = parley.clock() + seconds
+  while true do
+    local left = deadline - parley.clock()
+    if left <= 0 then return end
+    local unit, why = s.conn:read_reply(left)
+    if not unit then
+      if why == "timeout" then return end
+      parley.raise(1, "eof", "IDLE: " .. s.conn.peer .. " closed the connection")
+    end
+    local r = M.parse_response(unit)
+    if r.tag ~= "*" then protocol_error("IDLE: unexpected response \"" .. r.text .. "\"") end
+    absorb(s, r)
+    got[#got + 1] = r
+    if stop(r, got) then
+      -- take what arrived with it (EXISTS and RECENT come together)
+      while s.conn:pending() > 0 do
+        local more = s.conn:read_reply(1)
+        if not more then return end
+        local x = M.parse_response(more)
+        if x.tag == "*" then absorb(s, x) end
+        got[#got + 1] = x
+      end
+      return
+    end
+  end
+end
+
+--- IDLE (RFC 2177): waits for the server to report changes, then sends DONE.
+-- Returns as soon as news arrives (EXISTS, EXPUNGE, FETCH, ... — not keep-alive OKs), or
+-- after `timeout` seconds with whatever came (possibly nothing).
+-- @param timeout seconds to wait at most (default: the connection's timeout)
+-- @param opts optional: `until` (a function(response, all) returning true to stop; e.g. stop
+--   on `r.type == "EXISTS"`), `expect`
+-- @return an array of the untagged responses that arrived (parsed), and the tagged result
+function Session:idle(timeout, opts)
+  opts = opts or {}
+  if not caps(self).IDLE and opts.expect == nil then
+    parley.raise(1, "expect", "IDLE: " .. self.conn.peer .. " does not offer IDLE (RFC 2177)")
+  end
+  local tag = next_tag(self)
+  local got = {}
+  self.conn:send(tag .. " IDLE")
+  local early = collect(self, tag, "IDLE", nil, got, function() return "stop" end)
+  if early then
+    check_tagged(self, "IDLE", opts.expect, early)
+    return got, early
+  end
+  local stop = opts["until"] or function(r) return is_news(r) end
+  idle_wait(self, timeout or self.conn.timeout, stop, got)
+  self.conn:send("DONE")
+  local r = collect(self, tag, "IDLE", nil, got)
+  check_tagged(self, "IDLE", opts.expect, r)
+  return got, r
+end
+
+---------------------------------------------------------------------------------------------
+-- Plumbing
+
+--- Sends a raw line (the connection's `send`).
+function Session:send(line)
+  return self.conn:send(line)
+end
+
+--- Reads one response and parses it, without checking.
+function Session:read_response(timeout)
+  local r = read(self, "read", timeout)
+  if r.tag == "*" then absorb(self, r) end
+  return r
+end
+
+--- Closes the connection without LOGOUT.
+function Session:close()
+  return self.conn:close()
+end
+
+return M

@@ -1,0 +1,479 @@
+--- POP3 client (RFC 1939, CAPA and extensions RFC 2449, STLS RFC 2595, AUTH RFC 5034).
+--
+--     local pop3 = require "parley.pop3"
+--     local p = pop3.connect{ host = args.host, tls = "starttls" }   -- STLS; or "implicit" (995)
+--     p:login(args.user, args.password)
+--     local count, size = p:stat()
+--     local text = p:retr(1)              -- the message, dot-unstuffed, CRLF line ends
+--     p:quit()
+--
+-- Every command method checks that the server answered `+OK` and fails the conversation
+-- (exit 1) otherwise, naming the command and the server's text — unless `expect=` in the
+-- options says what is wanted: `"-ERR"` (or false), `"+OK"` (or true), a Lua pattern on the
+-- status line, a function of the reply, or an array of those.
+--
+-- @module parley.pop3
+
+local parley = require "parley"
+local crypto = require "parley.crypto"
+local sasl = require "parley.sasl"
+
+local M = {}
+
+local Session = {}
+local CONN_FIELDS = { tls = true, peer = true, host = true, port = true, id = true, timeout = true }
+
+local meta = {
+  __index = function(s, k)
+    local m = Session[k]
+    if m ~= nil then return m end
+    if CONN_FIELDS[k] then return rawget(s, "conn")[k] end
+    return nil
+  end,
+  __name = "pop3 session",
+}
+meta.__tostring = function(s) return "pop3 session on " .. tostring(s.conn) end
+
+local function misuse(msg)
+  parley.raise(2, "script", msg)
+end
+
+local function codes()
+  local ok, mod = pcall(require, "parley.codes")
+  return ok and mod or nil
+end
+
+---------------------------------------------------------------------------------------------
+-- Replies
+
+-- A matcher and its description for a POP3 expectation.
+local function matcher(spec)
+  if spec == nil or spec == true or spec == "+OK" or spec == "ok" or spec == "OK" then
+    return function(r) return r.status == "+OK" end, "+OK"
+  elseif spec == false or spec == "-ERR" or spec == "err" or spec == "ERR" then
+    return function(r) return r.status == "-ERR" end, "-ERR"
+  elseif spec == "+" then
+    return function(r) return r.status == "+" end, "a \"+\" continuation"
+  elseif type(spec) == "function" then
+    return spec, "a reply the script's test accepts"
+  elseif type(spec) == "string" then
+    local ok, err = pcall(string.find, "", spec)
+    if not ok then misuse("pop3: bad pattern " .. string.format("%q", spec) .. ": " .. tostring(err)) end
+    return function(r) return (r.text or ""):find(spec) ~= nil end, "pattern " .. string.format("%q", spec)
+  elseif type(spec) == "table" then
+    local ms, ds = {}, {}
+    for i, s in ipairs(spec) do ms[i], ds[i] = matcher(s) end
+    return function(r)
+      for _, m in ipairs(ms) do if m(r) then return true end end
+      return false
+    end, table.concat(ds, " or ")
+  end
+  misuse("pop3: cannot expect a " .. type(spec))
+end
+
+local function refuse(s, what, desc, r)
+  local lines = { parley.mask(what) .. ": expected " .. desc .. ", got: " .. (r.text or "") }
+  local cm = codes()
+  local meaning = cm and cm.meaning and cm.meaning(r)
+  if meaning then lines[#lines + 1] = "  meaning: " .. meaning end
+  lines[#lines + 1] = "  from " .. s.conn.peer
+  parley.raise(1, "expect", table.concat(lines, "\n"))
+end
+
+-- Reads one response for `what` (handlers from `on` and --strict apply).
+local function read(s, what, timeout)
+  local seconds = timeout or s.conn.timeout
+  return s.conn:expect({
+    { function() return true end },
+    timeout = function()
+      parley.raise(1, "timeout", parley.mask(what) .. ": no response from " .. s.conn.peer ..
+        " within " .. string.format("%g", seconds) .. " s")
+    end,
+    eof = function()
+      parley.raise(1, "eof", parley.mask(what) .. ": " .. s.conn.peer .. " closed the connection")
+    end,
+  }, timeout)
+end
+
+local function check(s, what, spec, r)
+  local m, desc = matcher(spec)
+  if not m(r) then refuse(s, what, desc, r) end
+  return r
+end
+
+-- Sends a command and checks the response. `block`: a multi-line response follows +OK.
+local function run(s, line, opts, block)
+  opts = opts or {}
+  local what = opts.what or line
+  if block then s.conn:want_block() end
+  s.conn:send(line)
+  local r = read(s, what, opts.timeout)
+  return check(s, what, opts.expect, r)
+end
+
+-- A copy of the options with the command's description for messages.
+local function with_what(opts, what)
+  local t = {}
+  for k, v in pairs(opts or {}) do t[k] = v end
+  t.what = what
+  return t
+end
+
+local function number(n, what)
+  local v = math.tointeger(tonumber(n))
+  if not v or v < 1 then misuse(what .. ": a message number from 1 up is needed, not " .. tostring(n)) end
+  return v
+end
+
+local function argument(v, what)
+  if not parley.is_secret(v) then v = tostring(v) end
+  if parley.reveal(v):find("%c") then misuse(what .. ": the argument holds a CR, LF or other control character; refused") end
+  return v
+end
+
+-- "+OK 2 320" -> the numbers after the status.
+local function ok_numbers(r)
+  local a, b = (r.text or ""):match("^%+OK%s+(%d+)%s+(%d+)")
+  return tonumber(a), tonumber(b)
+end
+
+---------------------------------------------------------------------------------------------
+-- Connecting
+
+local function tls_options(opts)
+  return { sni = opts.sni, verify = opts.verify, ca = opts.ca, ca_pem = opts.ca_pem,
+           cert = opts.cert, key = opts.key, tls_min = opts.tls_min, tls_max = opts.tls_max }
+end
+
+--- Wraps an open connection in a POP3 session and reads the greeting.
+-- @param conn a connection
+-- @param opts optional: `greeting` (false: do not read it), `timeout`, TLS options for `stls`
+-- @return the session
+function M.wrap(conn, opts)
+  opts = opts or {}
+  local s = setmetatable({ conn = conn, opts = opts }, meta)
+  if conn.framing ~= "pop3" then conn:set_framing("pop3") end
+  if opts.greeting ~= false then
+    s.greeting = check(s, "greeting", opts.greeting, read(s, "greeting", opts.timeout))
+    s.apop_stamp = (s.greeting.text or ""):match("(<[^<>]*@[^<>]*>)")
+  end
+  return s
+end
+
+--- Connects and reads the greeting; with `tls="starttls"` upgrades with STLS at once.
+-- @param opts table: `host`, `port` (default 110, 995 with implicit TLS), `path` (a unix
+--   socket instead), `tls` (false,
+--   "starttls" or "implicit"), `verify`, `ca`, `ca_pem`, `sni`, `cert`, `key`, `timeout`
+-- @return the session
+function M.connect(opts)
+  opts = opts or {}
+  local mode = opts.tls
+  if mode == true then mode = "implicit" end
+  if mode and mode ~= "implicit" and mode ~= "starttls" and mode ~= "none" then
+    misuse("pop3.connect: tls must be false, \"starttls\" or \"implicit\"")
+  end
+  local spec = tls_options(opts)
+  spec.host = opts.host or (not opts.path and "127.0.0.1" or nil)
+  spec.path = opts.path
+  spec.port = opts.port or (not opts.path and (mode == "implicit" and 995 or 110) or nil)
+  spec.timeout, spec.framing, spec.tls = opts.timeout, "pop3", mode == "implicit"
+  spec.transcript = opts.transcript
+  local s = M.wrap(parley.connect(spec), opts)
+  if mode == "starttls" then s:stls() end
+  return s
+end
+
+---------------------------------------------------------------------------------------------
+-- Capabilities and TLS
+
+--- CAPA (RFC 2449): the server's capabilities.
+-- Fills `s.caps` (`STLS`, `USER`, `TOP`, `UIDL`, `PIPELINING`, `RESP-CODES`, ... as true or
+-- their argument text; `SASL` as a set of mechanisms) and `s.caps_list`.
+-- @param opts optional `{expect=, timeout=}`
+-- @return the caps table, and the reply
+function Session:capa(opts)
+  local r = run(self, "CAPA", opts, true)
+  if r.status ~= "+OK" then return nil, r end
+  local caps, list = {}, {}
+  for _, line in ipairs(r.lines or {}) do
+    local key, rest = line:match("^%s*(%S+)%s*(.-)%s*$")
+    if key then
+      key = key:upper()
+      list[#list + 1] = line
+      if key == "SASL" then
+        local set = {}
+        for mech in rest:gmatch("%S+") do set[mech:upper()] = true end
+        caps.SASL = set
+      else
+        caps[key] = rest ~= "" and rest or true
+      end
+    end
+  end
+  self.caps, self.caps_list = caps, list
+  return caps, r
+end
+
+--- STLS (RFC 2595): upgrades the connection to TLS, then asks CAPA again.
+-- Fails with exit 3 when the server does not offer STLS or refuses it: the session never goes
+-- on in the clear.
+-- @param opts optional TLS options (`sni`, `verify`, `ca`, `ca_pem`, ...; default: those of
+--   connect), `capa` (false: do not ask CAPA again), `timeout`
+-- @return the reply to STLS
+function Session:stls(opts)
+  opts = opts or {}
+  if self.conn.tls then misuse("stls: the connection is under TLS already") end
+  if not self.caps then self:capa({ expect = { "+OK", "-ERR" } }) end
+  if self.caps and not self.caps.STLS then
+    self.conn:close()
+    parley.raise(3, "security", "STLS asked for but not offered by " .. self.conn.peer ..
+      " (CAPA listed: " .. table.concat(self.caps_list or {}, ", ") .. "); not continuing in the clear")
+  end
+  self.conn:send("STLS")
+  local r = read(self, "STLS", opts.timeout)
+  if r.status ~= "+OK" then
+    self.conn:close()
+    parley.raise(3, "security", "STLS refused by " .. self.conn.peer .. ": " .. (r.text or "") ..
+      "; not continuing in the clear")
+  end
+  local t = tls_options(self.opts)
+  for k, v in pairs(tls_options(opts)) do t[k] = v end
+  self.conn:starttls(t)
+  local had_caps = self.caps ~= nil
+  self.caps, self.caps_list = nil, nil
+  if had_caps and opts.capa ~= false then self:capa({ expect = { "+OK", "-ERR" } }) end
+  return r
+end
+
+--- Same as `stls` (the name the other protocol modules use).
+Session.starttls = Session.stls
+
+---------------------------------------------------------------------------------------------
+-- Logging in
+
+--- USER: names the mailbox.
+function Session:user(name, opts)
+  return run(self, "USER " .. argument(name, "USER"), opts)
+end
+
+--- PASS: the password (shown as **** in transcripts).
+function Session:pass(password, opts)
+  if password == nil then misuse("PASS: no password given") end
+  local p = parley.is_secret(password) and password or parley.secret(argument(password, "PASS"))
+  if parley.reveal(p):find("[\r\n]") then misuse("PASS: the password holds a CR or LF; refused") end
+  return run(self, "PASS " .. p, with_what(opts, "PASS ****"))
+end
+
+--- USER then PASS.
+-- @param opts optional `{expect=}`: applies to PASS (e.g. "-ERR" for a test of a wrong password)
+-- @return the reply to PASS
+function Session:login(name, password, opts)
+  self:user(name)
+  local r = self:pass(password, opts)
+  if r.status == "+OK" then self.authenticated = true end
+  return r
+end
+
+--- APOP (RFC 1939 section 7): logs in with an MD5 digest of the greeting's timestamp and the
+-- password. Fails (exit 1) when the greeting carries no timestamp.
+function Session:apop(name, password, opts)
+  if not self.apop_stamp then
+    parley.raise(1, "expect", "APOP: the greeting of " .. self.conn.peer .. " has no <timestamp>, so APOP is not offered")
+  end
+  local digest = crypto.hex(crypto.digest("md5", self.apop_stamp .. parley.secret(parley.reveal(password))))
+  local r = run(self, "APOP " .. argument(name, "APOP") .. " " .. digest,
+    with_what(opts, "APOP " .. tostring(name) .. " ****"))
+  if r.status == "+OK" then self.authenticated = true end
+  return r
+end
+
+local function abort_auth(s, mech, msg, kind)
+  s.conn:send("*")
+  pcall(read, s, "AUTH", 5)
+  if kind == "security" then s.conn:close() end
+  parley.raise(kind == "security" and 3 or 1, kind or "protocol", "AUTH " .. mech .. ": " .. msg)
+end
+
+--- AUTH (RFC 5034) with a SASL mechanism from parley.sasl; the initial response goes with
+-- the command. SCRAM checks the server's signature (exit 3 when it does not match).
+-- @param mech mechanism name, or nil for the strongest both sides speak (from CAPA's SASL)
+-- @param opts optional: `expect` (e.g. "-ERR"), `authzid`, `initial` (false: no initial
+--   response), `timeout`
+-- @return the final reply
+function Session:auth(mech, user, password, opts)
+  opts = opts or {}
+  if mech == nil then
+    if not self.caps then self:capa({ expect = { "+OK", "-ERR" } }) end
+    mech = sasl.choose(self.caps and self.caps.SASL or {})
+    if not mech then parley.raise(1, "expect", "AUTH: no SASL mechanism in common with " .. self.conn.peer) end
+  end
+  local m = sasl.start(mech, user, password, opts)
+  local line = "AUTH " .. m.name
+  if opts.initial ~= false and m:has_initial() then
+    local ir = m:initial()
+    line = line .. " " .. (#ir == 0 and "=" or crypto.b64encode(ir))
+  end
+  self.conn:send(line)
+  while true do
+    local r = read(self, "AUTH " .. m.name, opts.timeout)
+    if r.status ~= "+" then
+      check(self, "AUTH " .. m.name, opts.expect, r)
+      if r.status == "+OK" then
+        local ok, err = m:finish()
+        if not ok then
+          self.conn:close()
+          parley.raise(3, "security", "AUTH " .. m.name .. ": " .. err)
+        end
+        self.authenticated = true
+      end
+      return r
+    end
+    local challenge, err = crypto.b64decode((r.text or ""):match("^%+ ?(.-)%s*$") or "")
+    if not challenge then abort_auth(self, m.name, "the challenge is not base64 (" .. err .. ")") end
+    local resp, why, kind = m:step(challenge)
+    if not resp then abort_auth(self, m.name, why, kind) end
+    self.conn:send(#resp == 0 and "" or crypto.b64encode(resp))
+  end
+end
+
+---------------------------------------------------------------------------------------------
+-- The mailbox
+
+-- Closes after the goodbye. Under TLS the server's close_notify may already be waiting, and the
+-- engine would count its bytes as unread input (a warning, an error with --strict): read to
+-- the end first, waiting briefly for the server to close.
+local function close_after_goodbye(conn)
+  if conn.tls and conn:is_open() and conn:pending() == 0 then
+    local ok, data = pcall(conn.read, conn, 0, 0.2)
+    if ok and data and #data > 0 then
+      parley.warn(conn.peer .. " sent " .. #data .. " byte(s) after its goodbye")
+    end
+  end
+  conn:close()
+end
+
+--- STAT: the number of messages and their total size in octets.
+-- @return count, size, and the reply
+function Session:stat(opts)
+  local r = run(self, "STAT", opts)
+  local count, size = ok_numbers(r)
+  if r.status == "+OK" and not count then
+    parley.raise(1, "protocol", "STAT: the reply \"" .. r.text .. "\" does not hold a count and a size")
+  end
+  return count, size, r
+end
+
+-- "n value" lines -> map and ordered array of numbers.
+local function scan_listing(lines, convert)
+  local map, order = {}, {}
+  for _, line in ipairs(lines or {}) do
+    local n, v = line:match("^%s*(%d+)%s+(%S+)")
+    if n then
+      n = tonumber(n)
+      map[n] = convert and convert(v) or v
+      order[#order + 1] = n
+    end
+  end
+  return map, order
+end
+
+--- LIST: message sizes.
+-- @param n optional message number
+-- @return with n: the size and the reply; without: a table number -> size, an array of the
+--   message numbers in order, and the reply
+function Session:list(n, opts)
+  if type(n) == "table" then n, opts = nil, n end
+  if n then
+    local r = run(self, "LIST " .. number(n, "LIST"), opts)
+    local _, size = ok_numbers(r)
+    return size, r
+  end
+  local r = run(self, "LIST", opts, true)
+  local map, order = scan_listing(r.lines, tonumber)
+  return map, order, r
+end
+
+--- UIDL: unique ids.
+-- @param n optional message number
+-- @return with n: the id and the reply; without: a table number -> id, the array of numbers,
+--   and the reply
+function Session:uidl(n, opts)
+  if type(n) == "table" then n, opts = nil, n end
+  if n then
+    local r = run(self, "UIDL " .. number(n, "UIDL"), opts)
+    return (r.text or ""):match("^%+OK%s+%d+%s+(%S+)"), r
+  end
+  local r = run(self, "UIDL", opts, true)
+  local map, order = scan_listing(r.lines)
+  return map, order, r
+end
+
+local function block_text(r)
+  if r.status ~= "+OK" then return nil end
+  local lines = r.lines or {}
+  if #lines == 0 then return "" end
+  return table.concat(lines, "\r\n") .. "\r\n"
+end
+
+--- RETR: a whole message.
+-- @return the message text (dot-unstuffed, CRLF line ends), and the reply
+function Session:retr(n, opts)
+  local r = run(self, "RETR " .. number(n, "RETR"), opts, true)
+  return block_text(r), r
+end
+
+--- TOP: the header and the first `lines` lines of the body.
+-- @return the text and the reply
+function Session:top(n, lines, opts)
+  local count = math.tointeger(tonumber(lines or 0))
+  if not count or count < 0 then misuse("TOP: a line count from 0 up is needed") end
+  local r = run(self, "TOP " .. number(n, "TOP") .. " " .. count, opts, true)
+  return block_text(r), r
+end
+
+--- DELE: marks a message deleted.
+function Session:dele(n, opts)
+  return run(self, "DELE " .. number(n, "DELE"), opts)
+end
+
+--- RSET: unmarks deleted messages.
+function Session:rset(opts)
+  return run(self, "RSET", opts)
+end
+
+--- NOOP.
+function Session:noop(opts)
+  return run(self, "NOOP", opts)
+end
+
+--- QUIT: ends the session (deleting the marked messages) and closes the connection.
+function Session:quit(opts)
+  local r = run(self, "QUIT", opts)
+  close_after_goodbye(self.conn)
+  return r
+end
+
+--- Any command.
+-- @param line the command (CR and LF refused)
+-- @param opts optional: `block` (true: a multi-line response follows +OK), `expect`, `timeout`
+-- @return the reply (with `lines` for a block)
+function Session:command(line, opts)
+  opts = opts or {}
+  return run(self, line, opts, opts.block)
+end
+
+--- Sends a raw line (the connection's `send`).
+function Session:send(line)
+  return self.conn:send(line)
+end
+
+--- Reads a response without checking it.
+function Session:read_reply(timeout)
+  return self.conn:read_reply(timeout)
+end
+
+--- Closes the connection without QUIT.
+function Session:close()
+  return self.conn:close()
+end
+
+return M
