@@ -89,7 +89,8 @@ local function new_result(file, name)
 end
 
 -- Runs `fn` as a conversation of its own, bounded by the case timeout; fills `result`.
-local function run_bounded(cfg, result, fn)
+-- Unless `keep_open`, what it left open is closed when it ends.
+local function run_bounded(cfg, result, fn, keep_open)
   local task = spawn(fn)
   local ok, err = pcall(task.join, task, cfg.timeout)
   result.seconds = parley.clock() - result.started
@@ -106,8 +107,11 @@ local function run_bounded(cfg, result, fn)
   if result.status ~= "pass" and result.status ~= "skip" then
     result.transcript = parley.transcript_of(task.id, cfg.transcript_lines)
   end
+  -- What the case left open (connections, listeners, timers) closes with it, so that a long
+  -- suite does not pile up sockets. Servers started by before_all belong to the file instead.
+  if task:done() and not keep_open then task:cancel("the case ended") end
   parley.transcript_forget(task.id)
-  return result
+  return result, task
 end
 
 local function matches(cfg, file, name)
@@ -148,8 +152,10 @@ local function run_file(cfg, path, report)
   -- The file's body runs as a conversation: a plain script is a case of its own.
   local body = new_result(path, base_name(path))
   state.current = body
-  run_bounded(cfg, body, chunk)
+  -- What the body opens (a listener, say) serves the cases: it stays open.
+  local _, body_task = run_bounded(cfg, body, chunk, true)
   if #state.cases == 0 or body.status ~= "pass" then
+    if body_task:done() then body_task:cancel("the file ended") end
     if #state.cases == 0 and not matches(cfg, path, body.name) then return end
     return report(body)
   end
