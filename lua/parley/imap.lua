@@ -22,6 +22,7 @@
 -- @module parley.imap
 
 local parley = require "parley"
+local dial = require "parley.dial"
 local crypto = require "parley.crypto"
 local sasl = require "parley.sasl"
 
@@ -736,11 +737,6 @@ end
 ---------------------------------------------------------------------------------------------
 -- Connecting
 
-local function tls_options(opts)
-  return { sni = opts.sni, verify = opts.verify, ca = opts.ca, ca_pem = opts.ca_pem,
-           cert = opts.cert, key = opts.key, tls_min = opts.tls_min, tls_max = opts.tls_max }
-end
-
 --- Wraps an open connection in an IMAP session and reads the greeting.
 -- A greeting other than `* OK` or `* PREAUTH` fails (exit 1).
 -- @param opts optional: `greeting` (false: do not read it), `tag_prefix` (default "A"),
@@ -769,18 +765,8 @@ end
 -- @return the session
 function M.connect(opts)
   opts = opts or {}
-  local mode = opts.tls
-  if mode == true then mode = "implicit" end
-  if mode and mode ~= "implicit" and mode ~= "starttls" and mode ~= "none" then
-    misuse("imap.connect: tls must be false, \"starttls\" or \"implicit\"")
-  end
-  local spec = tls_options(opts)
-  spec.host = opts.host or (not opts.path and "127.0.0.1" or nil)
-  spec.path = opts.path
-  spec.port = opts.port or (not opts.path and (mode == "implicit" and 993 or 143) or nil)
-  spec.timeout, spec.framing, spec.tls = opts.timeout, "imap", mode == "implicit"
-  spec.transcript = opts.transcript
-  local s = M.wrap(parley.connect(spec), opts)
+  local conn, mode = dial.open(opts, { name = "imap", framing = "imap", port = 143, implicit_port = 993 })
+  local s = M.wrap(conn, opts)
   if mode == "starttls" then s:starttls() end
   return s
 end
@@ -856,9 +842,7 @@ function Session:starttls(opts)
     parley.raise(3, "security", "STARTTLS refused by " .. self.conn.peer .. ": " .. r.text ..
       "; not continuing in the clear")
   end
-  local t = tls_options(self.opts)
-  for k, v in pairs(tls_options(opts)) do t[k] = v end
-  self.conn:starttls(t)
+  self.conn:starttls(dial.merged_tls_options(self.opts, opts))
   self.caps, self.caps_list = nil, nil
   if opts.capability ~= false then self:capability() end
   return r

@@ -15,6 +15,7 @@
 -- @module parley.pop3
 
 local parley = require "parley"
+local dial = require "parley.dial"
 local crypto = require "parley.crypto"
 local sasl = require "parley.sasl"
 
@@ -140,11 +141,6 @@ end
 ---------------------------------------------------------------------------------------------
 -- Connecting
 
-local function tls_options(opts)
-  return { sni = opts.sni, verify = opts.verify, ca = opts.ca, ca_pem = opts.ca_pem,
-           cert = opts.cert, key = opts.key, tls_min = opts.tls_min, tls_max = opts.tls_max }
-end
-
 --- Wraps an open connection in a POP3 session and reads the greeting.
 -- @param conn a connection
 -- @param opts optional: `greeting` (false: do not read it), `timeout`, TLS options for `stls`
@@ -167,18 +163,8 @@ end
 -- @return the session
 function M.connect(opts)
   opts = opts or {}
-  local mode = opts.tls
-  if mode == true then mode = "implicit" end
-  if mode and mode ~= "implicit" and mode ~= "starttls" and mode ~= "none" then
-    misuse("pop3.connect: tls must be false, \"starttls\" or \"implicit\"")
-  end
-  local spec = tls_options(opts)
-  spec.host = opts.host or (not opts.path and "127.0.0.1" or nil)
-  spec.path = opts.path
-  spec.port = opts.port or (not opts.path and (mode == "implicit" and 995 or 110) or nil)
-  spec.timeout, spec.framing, spec.tls = opts.timeout, "pop3", mode == "implicit"
-  spec.transcript = opts.transcript
-  local s = M.wrap(parley.connect(spec), opts)
+  local conn, mode = dial.open(opts, { name = "pop3", framing = "pop3", port = 110, implicit_port = 995 })
+  local s = M.wrap(conn, opts)
   if mode == "starttls" then s:stls() end
   return s
 end
@@ -235,9 +221,7 @@ function Session:stls(opts)
     parley.raise(3, "security", "STLS refused by " .. self.conn.peer .. ": " .. (r.text or "") ..
       "; not continuing in the clear")
   end
-  local t = tls_options(self.opts)
-  for k, v in pairs(tls_options(opts)) do t[k] = v end
-  self.conn:starttls(t)
+  self.conn:starttls(dial.merged_tls_options(self.opts, opts))
   local had_caps = self.caps ~= nil
   self.caps, self.caps_list = nil, nil
   if had_caps and opts.capa ~= false then self:capa({ expect = { "+OK", "-ERR" } }) end

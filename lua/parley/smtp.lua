@@ -22,6 +22,7 @@
 -- @module parley.smtp
 
 local parley = require "parley"
+local dial = require "parley.dial"
 local core = require "parley.core"
 local crypto = require "parley.crypto"
 local sasl = require "parley.sasl"
@@ -265,18 +266,6 @@ end
 ---------------------------------------------------------------------------------------------
 -- Connecting
 
-local function tls_options(opts)
-  return { sni = opts.sni, verify = opts.verify, ca = opts.ca, ca_pem = opts.ca_pem,
-           cert = opts.cert, key = opts.key, tls_min = opts.tls_min, tls_max = opts.tls_max }
-end
-
-local function tls_mode(v, what)
-  if v == nil or v == false or v == "none" then return false end
-  if v == true or v == "implicit" then return "implicit" end
-  if v == "starttls" then return "starttls" end
-  misuse(what .. ": tls must be false, \"starttls\" or \"implicit\", not " .. tostring(v))
-end
-
 --- Wraps a connection that is already open (from `connect`, `exec` or a unix socket) in an
 -- SMTP session, and reads the greeting.
 -- @param conn a connection
@@ -310,14 +299,8 @@ end
 function M.connect(opts)
   opts = opts or {}
   if type(opts) ~= "table" then misuse("smtp.connect: give a table of options") end
-  local mode = tls_mode(opts.tls, "smtp.connect")
-  local spec = tls_options(opts)
-  spec.host = opts.host or (not opts.path and "127.0.0.1" or nil)
-  spec.port = opts.port or (not opts.path and (mode == "implicit" and 465 or 25) or nil)
-  spec.path, spec.timeout, spec.framing = opts.path, opts.timeout, "smtp"
-  spec.tls = mode == "implicit"
-  spec.transcript = opts.transcript
-  local s = M.wrap(parley.connect(spec), opts)
+  local conn, mode = dial.open(opts, { name = "smtp", framing = "smtp", port = 25, implicit_port = 465 })
+  local s = M.wrap(conn, opts)
   if mode == "starttls" then
     s:ehlo(opts.helo)
     s:starttls()
@@ -392,9 +375,7 @@ function Session:starttls(opts)
     parley.raise(3, "security", "STARTTLS refused by " .. self.conn.peer .. ": " ..
       core.show_reply(r) .. "; not continuing in the clear")
   end
-  local t = tls_options(self.opts)
-  for k, v in pairs(tls_options(opts)) do t[k] = v end
-  self.conn:starttls(t)
+  self.conn:starttls(dial.merged_tls_options(self.opts, opts))
   self.caps, self.caps_list = nil, nil   -- RFC 3207: forget what was learnt in the clear
   if opts.ehlo ~= false then self:ehlo() end
   return r

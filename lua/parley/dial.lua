@@ -1,0 +1,49 @@
+--- What the protocol modules share to open a session's connection: the TLS mode and options
+-- they accept, and the connect() call built from them.
+-- @module parley.dial
+
+local parley = require "parley"
+
+local M = {}
+
+local TLS_KEYS = { "sni", "verify", "ca", "ca_pem", "cert", "key", "tls_min", "tls_max" }
+
+--- The TLS options among `opts` (what `connect` and `c:starttls` take).
+function M.tls_options(opts)
+  local t = {}
+  for _, k in ipairs(TLS_KEYS) do t[k] = opts[k] end
+  return t
+end
+
+--- The TLS options of a session, overridden by those given to its starttls.
+function M.merged_tls_options(session_opts, opts)
+  local t = M.tls_options(session_opts)
+  for k, v in pairs(M.tls_options(opts or {})) do t[k] = v end
+  return t
+end
+
+--- `false`, "implicit" or "starttls" from a `tls=` option (true means implicit).
+function M.tls_mode(v, what)
+  if v == nil or v == false or v == "none" then return false end
+  if v == true or v == "implicit" then return "implicit" end
+  if v == "starttls" then return "starttls" end
+  parley.raise(2, "script", what .. ": tls must be false, \"starttls\" or \"implicit\", not " .. tostring(v))
+end
+
+--- Opens the connection of a protocol session.
+-- @param opts the options given to `PROTOCOL.connect` (`host`, `port`, `path`, `tls`, TLS
+--   options, `timeout`, `transcript`)
+-- @param proto `{ name = "imap", framing = "imap", port = 143, implicit_port = 993 }`
+-- @return the connection and the TLS mode
+function M.open(opts, proto)
+  local mode = M.tls_mode(opts.tls, proto.name .. ".connect")
+  local spec = M.tls_options(opts)
+  spec.host = opts.host or (not opts.path and "127.0.0.1" or nil)
+  spec.path = opts.path
+  spec.port = opts.port or (not opts.path and (mode == "implicit" and proto.implicit_port or proto.port) or nil)
+  spec.timeout, spec.framing, spec.tls = opts.timeout, proto.framing, mode == "implicit"
+  spec.transcript = opts.transcript
+  return parley.connect(spec), mode
+end
+
+return M
