@@ -1,25 +1,29 @@
 // InputBuffer's zero-copy receive path: the transport reads straight into the buffer's tail.
+#include <cstring>
+#include <string>
+
 #include "framing/framing.hpp"
 
 namespace parley::framing {
 
 char* InputBuffer::prepare(std::size_t n) {
-  append({});  // compacts a dominant consumed prefix
-  prepared_ = data_.size();
-  data_.resize(prepared_ + n);
-  return data_.data() + prepared_;
+  reserve_more(n);  // also compacts a dominant consumed prefix
+  prepared_ = size_;
+  return data_.get() + size_;
 }
 
 void InputBuffer::unread(std::string_view bytes) {
   if (bytes.empty()) return;
-  data_ = std::string(bytes) + std::string(view());
+  std::string joined = std::string(bytes) + std::string(view());
+  size_ = 0;
   start_ = 0;
   scanned_ = 0;
   scan_from_ = 0;
+  append(joined);
 }
 
 void InputBuffer::commit(std::size_t n) {
-  data_.resize(prepared_ + n);
+  size_ = prepared_ + n;
 }
 
 }  // namespace parley::framing

@@ -9,14 +9,26 @@ namespace parley::framing {
 //---------------------------------------------------------------------------------------------
 // InputBuffer
 
-void InputBuffer::append(std::string_view bytes) {
-  // Compact when the consumed prefix dominates, so a long conversation does not grow the string.
-  if (start_ > 0 && start_ >= data_.size() / 2) {
-    data_.erase(0, start_);
+void InputBuffer::reserve_more(std::size_t more) {
+  // Compact when the consumed prefix dominates, so a long conversation does not grow the buffer.
+  if (start_ > 0 && start_ >= size_ / 2) {
+    std::memmove(data_.get(), data_.get() + start_, size_ - start_);
+    size_ -= start_;
     scanned_ -= std::min(scanned_, start_);
     start_ = 0;
   }
-  data_.append(bytes);
+  if (size_ + more <= capacity_) return;
+  std::size_t capacity = std::max({size_ + more, capacity_ * 2, std::size_t{256}});
+  std::unique_ptr<char[]> bigger(new char[capacity]);  // not zero-filled
+  if (size_ > 0) std::memcpy(bigger.get(), data_.get(), size_);
+  data_ = std::move(bigger);
+  capacity_ = capacity;
+}
+
+void InputBuffer::append(std::string_view bytes) {
+  reserve_more(bytes.size());
+  if (!bytes.empty()) std::memcpy(data_.get() + size_, bytes.data(), bytes.size());
+  size_ += bytes.size();
 }
 
 // Consumed bytes stay in data_ until the next append(): a framer may take a view(), consume
@@ -34,12 +46,11 @@ std::size_t InputBuffer::find_lf(std::size_t from) {
   // [start_ + scan_from_, scanned_) is known to hold no '\n'.
   bool known = from >= scan_from_ && abs_from <= scanned_;
   std::size_t begin = known ? scanned_ : abs_from;
-  const char* base = data_.data();
-  const void* hit =
-      begin < data_.size() ? std::memchr(base + begin, '\n', data_.size() - begin) : nullptr;
+  const char* base = data_.get();
+  const void* hit = begin < size_ ? std::memchr(base + begin, '\n', size_ - begin) : nullptr;
   if (hit == nullptr) {
     if (!known) scan_from_ = from;
-    scanned_ = data_.size();
+    scanned_ = size_;
     return std::string_view::npos;
   }
   return static_cast<std::size_t>(static_cast<const char*>(hit) - base) - start_;
@@ -170,10 +181,7 @@ class SmtpFramer final : public Framer {
         return Status::error;
       }
       pending_.raw.append(v.substr(0, used));
-      if (bare_lf && !noted_bare_lf_) {
-        pending_.violations.emplace_back("line ended in a bare LF, not CRLF");
-        noted_bare_lf_ = true;
-      }
+      if (bare_lf) note(kBareLf, "line ended in a bare LF, not CRLF");
       auto parsed = parse_smtp_line(*line);
       if (!in_reply_) {
         if (!parsed) return finish_uncoded(std::move(*line), out);
@@ -192,13 +200,14 @@ class SmtpFramer final : public Framer {
         return Status::error;
       }
       if (!parsed) {
-        note("continuation line without a reply code: " + line->substr(0, 60));
+        note(kUncoded, "continuation line without a reply code: " + line->substr(0, 60));
         pending_.lines.push_back(std::move(*line));
         continue;
       }
       if (parsed->code != *pending_.code) {
-        note("reply codes differ within one reply (" + std::to_string(*pending_.code) + " and " +
-             std::to_string(parsed->code) + ")");
+        note(kCodesDiffer, "reply codes differ within one reply (" +
+                               std::to_string(*pending_.code) + " and " +
+                               std::to_string(parsed->code) + ")");
       }
       pending_.lines.emplace_back(parsed->text);
       if (!parsed->more) return finish(out);
@@ -214,15 +223,18 @@ class SmtpFramer final : public Framer {
   void reset() override {
     pending_ = Unit{};
     in_reply_ = false;
-    noted_bare_lf_ = false;
+    noted_ = 0;
   }
 
  private:
-  void note(std::string what) {
-    if (std::find(pending_.violations.begin(), pending_.violations.end(), what) ==
-        pending_.violations.end()) {
-      pending_.violations.push_back(std::move(what));
-    }
+  enum Note : unsigned { kBareLf = 1, kUncoded = 2, kCodesDiffer = 4 };
+
+  // Each kind is noted once per reply (the first occurrence): a reply of many odd lines must not
+  // grow the notes, or the time spent on them, with its size.
+  void note(Note kind, std::string what) {
+    if ((noted_ & kind) != 0) return;
+    noted_ |= kind;
+    pending_.violations.push_back(std::move(what));
   }
 
   Status finish_uncoded(std::string line, Unit& out) {
@@ -248,7 +260,7 @@ class SmtpFramer final : public Framer {
   Limits limits_;
   Unit pending_;
   bool in_reply_ = false;
-  bool noted_bare_lf_ = false;
+  unsigned noted_ = 0;  ///< the Note kinds already in pending_.violations
 };
 
 }  // namespace

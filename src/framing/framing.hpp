@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace parley::framing {
@@ -28,8 +29,8 @@ struct Limits {
 class InputBuffer {
  public:
   void append(std::string_view bytes);
-  std::string_view view() const { return std::string_view(data_).substr(start_); }
-  std::size_t size() const { return data_.size() - start_; }
+  std::string_view view() const { return {data_.get() + start_, size_ - start_}; }
+  std::size_t size() const { return size_ - start_; }
   bool empty() const { return size() == 0; }
   /// Drops n bytes from the front.
   void consume(std::size_t n);
@@ -45,7 +46,13 @@ class InputBuffer {
   void commit(std::size_t n);
 
  private:
-  std::string data_;
+  /// Makes room for `more` bytes past size_, dropping a dominant consumed prefix first.
+  void reserve_more(std::size_t more);
+
+  // Not a std::string: growing one zero-fills the room a read is about to overwrite.
+  std::unique_ptr<char[]> data_;
+  std::size_t size_ = 0;  ///< bytes held (consumed ones included)
+  std::size_t capacity_ = 0;
   std::size_t start_ = 0;
   std::size_t scanned_ = 0;  ///< absolute offset up to which no '\n' exists (for scan_from_)
   std::size_t scan_from_ = 0;
@@ -61,7 +68,9 @@ struct Unit {
                                     ///< otherwise the whole first line
   std::vector<std::string> lines;   ///< SMTP: each line's text; POP3 block: unstuffed lines;
                                     ///< IMAP: the line segments around literals
-  std::vector<std::string> literals;///< IMAP: literal payloads in order
+  std::vector<std::string> literals;///< IMAP: literal payloads in order (see literals_as_spans)
+  /// IMAP: where each literal lies in `raw` (offset, length), in order
+  std::vector<std::pair<std::size_t, std::size_t>> literal_spans;
   std::string raw;                  ///< every byte of the unit as received
   std::vector<std::string> violations;  ///< grammar notes ("bare LF", "codes differ", ...)
 };
@@ -83,6 +92,10 @@ class Framer {
   /// up (a timeout) loses nothing: the caller puts them back with InputBuffer::unread().
   /// What was asked with want_block() still holds.
   virtual std::string take_partial() = 0;
+  /// IMAP: with `on`, literal payloads are not copied into Unit::literals (left empty): a
+  /// consumer finds them in Unit::raw through Unit::literal_spans. Saves a copy (and its fresh
+  /// pages) of every literal, which matters for messages of many megabytes.
+  virtual void literals_as_spans(bool on) {}
 };
 
 /// "line", "smtp", "pop3", "imap"; nullptr for an unknown name.

@@ -12,6 +12,8 @@ namespace parley::framing {
 
 namespace {
 
+constexpr std::size_t kReserveFrom = 64 * 1024;
+
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
 }
@@ -85,6 +87,8 @@ class ImapFramer final : public Framer {
     literal_left_ = 0;
   }
 
+  void literals_as_spans(bool on) override { spans_only_ = on; }
+
  private:
   void start_response(const std::string& line) {
     pending_.status = line.substr(0, line.find(' '));
@@ -107,7 +111,14 @@ class ImapFramer final : public Framer {
               std::to_string(pending_.raw.size()) + " bytes)";
       return false;
     }
-    pending_.literals.emplace_back();
+    pending_.literal_spans.emplace_back(pending_.raw.size(), *size);
+    if (!spans_only_) pending_.literals.emplace_back();
+    if (*size >= kReserveFrom) {
+      // The size is known (and within max_unit): one allocation each, not a doubling series
+      // of copies (and of fresh pages to fault in) for a literal of many megabytes.
+      if (!spans_only_) pending_.literals.back().reserve(*size);
+      pending_.raw.reserve(pending_.raw.size() + *size + 64);
+    }
     literal_left_ = *size;
     return true;
   }
@@ -116,7 +127,7 @@ class ImapFramer final : public Framer {
   bool read_literal(InputBuffer& in) {
     std::size_t n = std::min(literal_left_, in.size());
     std::string_view bytes = in.view().substr(0, n);
-    pending_.literals.back().append(bytes);
+    if (!spans_only_) pending_.literals.back().append(bytes);
     pending_.raw.append(bytes);
     in.consume(n);
     literal_left_ -= n;
@@ -149,6 +160,7 @@ class ImapFramer final : public Framer {
   Limits limits_;
   Unit pending_;
   std::size_t literal_left_ = 0;  ///< payload bytes of the open literal not yet received
+  bool spans_only_ = false;
 };
 
 }  // namespace

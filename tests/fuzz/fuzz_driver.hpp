@@ -1,11 +1,17 @@
 // Shared driver of the framer fuzz targets. The first three input bytes choose the limits and
 // how the rest is cut into reads; the rest is what the peer sends. Each input is framed twice,
 // whole and in pieces, and both runs must agree unit for unit.
+//
+// byte 0: limits (high bit: the defaults); byte 1: chunk sizes (bits 0-2 the largest, all bits
+// seed the sizes), bit 3: the split run gives up at each wait (take_partial, unread), bit 4:
+// the split run reads through prepare/commit, bit 5: literals as spans only; byte 2: left to
+// the target.
 #pragma once
 
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -31,6 +37,9 @@ struct Setup {
   Limits limits;
   std::vector<std::size_t> cuts;  ///< increasing positions in `body`
   std::uint8_t flags = 0;         ///< left to the target (POP3: which units want a block)
+  bool interrupt = false;
+  bool use_prepare = false;
+  bool spans_only = false;
   std::string_view body;
 };
 
@@ -66,6 +75,9 @@ inline bool setup_from(const std::uint8_t* data, std::size_t size, Setup& setup)
   setup.flags = data[2];
   setup.body = std::string_view(reinterpret_cast<const char*>(data) + 3, size - 3);
   setup.cuts = cuts_from(data[1], setup.body.size());
+  setup.interrupt = (data[1] & 0x08) != 0;
+  setup.use_prepare = (data[1] & 0x10) != 0;
+  setup.spans_only = (data[1] & 0x20) != 0;
   return true;
 }
 
@@ -75,23 +87,41 @@ struct Run {
   std::size_t consumed = 0;  ///< bytes taken from the buffer
 };
 
+inline void append(InputBuffer& in, std::string_view piece, bool use_prepare) {
+  if (!use_prepare) return in.append(piece);
+  char* room = in.prepare(piece.size() + 7);
+  std::memcpy(room, piece.data(), piece.size());
+  in.commit(piece.size());
+}
+
+/// Frames `body` cut at `cuts`. With `interrupt`, every wait for more bytes gives the partly
+/// framed unit back (take_partial) and puts it in front of the buffer again (unread).
 inline Run frame(Framer& framer, std::string_view body, std::vector<std::size_t> cuts,
-                 const Hook& hook) {
+                 const Hook& hook, bool interrupt = false, bool use_prepare = false) {
   InputBuffer in;
   Run run;
   std::size_t pos = 0;
   if (hook) hook(framer, 0);
   cuts.push_back(body.size());
   for (std::size_t cut : cuts) {
-    in.append(body.substr(pos, cut - pos));
+    std::string_view piece = body.substr(pos, cut - pos);
+    std::size_t held = in.size();
+    append(in, piece, use_prepare);
     pos = cut;
-    FUZZ_CHECK(in.view() == body.substr(pos - in.size(), in.size()));
+    // Only the new bytes are compared, to keep byte-by-byte runs linear.
+    FUZZ_CHECK(in.size() == held + piece.size() && in.view().ends_with(piece));
     for (;;) {
       Unit unit;
       std::string error = "stale";
       Status status = framer.next(in, unit, error);
       if (status == Status::need_more) {
         FUZZ_CHECK(error.empty());
+        if (interrupt) {
+          std::string partial = framer.take_partial();
+          FUZZ_CHECK(partial.size() <= pos - in.size());
+          FUZZ_CHECK(body.substr(pos - in.size() - partial.size(), partial.size()) == partial);
+          in.unread(partial);
+        }
         break;
       }
       if (status == Status::error) {
@@ -111,8 +141,8 @@ inline Run frame(Framer& framer, std::string_view body, std::vector<std::size_t>
 
 inline bool same_unit(const Unit& a, const Unit& b) {
   return a.code == b.code && a.status == b.status && a.enhanced == b.enhanced && a.text == b.text &&
-         a.lines == b.lines && a.literals == b.literals && a.raw == b.raw &&
-         a.violations == b.violations;
+         a.lines == b.lines && a.literals == b.literals && a.literal_spans == b.literal_spans &&
+         a.raw == b.raw && a.violations == b.violations;
 }
 
 /// Checks that hold for every framer, then hands each unit to `check_unit`.
@@ -125,11 +155,15 @@ inline void run_target(const std::uint8_t* data, std::size_t size,
   Hook hook = make_hook ? make_hook(setup) : Hook{};
   auto whole_framer = make(setup.limits);
   auto split_framer = make(setup.limits);
+  whole_framer->literals_as_spans(setup.spans_only);
+  split_framer->literals_as_spans(setup.spans_only);
   Run whole = frame(*whole_framer, setup.body, {}, hook);
-  Run split = frame(*split_framer, setup.body, setup.cuts, hook);
+  Run split =
+      frame(*split_framer, setup.body, setup.cuts, hook, setup.interrupt, setup.use_prepare);
   FUZZ_CHECK(whole.error == split.error);
   FUZZ_CHECK(whole.units.size() == split.units.size());
-  if (!whole.error) FUZZ_CHECK(whole.consumed == split.consumed);
+  // Given back by take_partial, a partial unit is in the buffer again, not consumed.
+  if (!whole.error && !setup.interrupt) FUZZ_CHECK(whole.consumed == split.consumed);
   std::string raws;
   for (std::size_t i = 0; i < whole.units.size(); ++i) {
     const Unit& u = whole.units[i];

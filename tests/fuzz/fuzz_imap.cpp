@@ -30,10 +30,12 @@ std::optional<std::string_view> marker_digits(std::string_view line) {
 void check_response(const Setup& setup, const Unit& u) {
   FUZZ_CHECK(u.raw.size() <= setup.limits.max_unit);
   FUZZ_CHECK(!u.lines.empty() && u.lines.size() <= setup.limits.max_lines);
-  FUZZ_CHECK(u.literals.size() + 1 == u.lines.size());
+  FUZZ_CHECK(u.literal_spans.size() + 1 == u.lines.size());
+  FUZZ_CHECK(setup.spans_only ? u.literals.empty() : u.literals.size() == u.literal_spans.size());
   FUZZ_CHECK(u.text == u.lines[0]);
   FUZZ_CHECK(u.status == u.text.substr(0, u.text.find(' ')));
   FUZZ_CHECK(!u.code && u.enhanced.empty());
+  FUZZ_CHECK(u.violations.size() <= 2);  // each kind of note once
   std::string_view raw = u.raw;
   for (std::size_t i = 0; i < u.lines.size(); ++i) {
     const std::string& line = u.lines[i];
@@ -46,8 +48,13 @@ void check_response(const Setup& setup, const Unit& u) {
     bool last = i + 1 == u.lines.size();
     FUZZ_CHECK(digits.has_value() != last);
     if (last) break;
-    // The segment announces exactly the size of the literal that follows.
-    const std::string& literal = u.literals[i];
+    // The segment announces exactly the size of the literal that follows, and its span is
+    // where it lies in raw.
+    auto [at, length] = u.literal_spans[i];
+    FUZZ_CHECK(at == u.raw.size() - raw.size());
+    std::string_view literal = std::string_view(u.raw).substr(at, length);
+    FUZZ_CHECK(literal.size() == length);
+    if (!setup.spans_only) FUZZ_CHECK(u.literals[i] == literal);
     std::size_t value = 0;
     for (char c : *digits) {
       FUZZ_CHECK(value <= setup.limits.max_unit);

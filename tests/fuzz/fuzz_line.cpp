@@ -12,6 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(is_line_with_end(u.raw, u.text));
     FUZZ_CHECK(u.violations.empty() == (u.raw.size() >= 2 && u.raw[u.raw.size() - 2] == '\r'));
     FUZZ_CHECK(!u.code && u.status.empty() && u.literals.empty());
+    FUZZ_CHECK(u.violations.size() <= 1);  // each kind of note once
   });
   return 0;
 }

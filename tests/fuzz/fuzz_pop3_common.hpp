@@ -22,6 +22,7 @@ inline void check_pop3(const Setup& setup, const Unit& u, bool blocks_possible) 
   FUZZ_CHECK(u.text.size() <= setup.limits.max_line);
   FUZZ_CHECK(u.raw.compare(0, u.text.size(), u.text) == 0);
   FUZZ_CHECK(!u.code && u.enhanced.empty() && u.literals.empty());
+  FUZZ_CHECK(u.violations.size() <= 3);  // each kind of note once
   std::string_view rest = std::string_view(u.raw).substr(u.text.size());
   bool block = rest.size() > 2;  // more than the first line's end
   if (!block) {

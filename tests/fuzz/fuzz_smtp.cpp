@@ -10,6 +10,7 @@ namespace {
 void check_reply(const Setup& setup, const Unit& u) {
   FUZZ_CHECK(u.raw.size() <= setup.limits.max_unit);
   FUZZ_CHECK(!u.lines.empty());
+  FUZZ_CHECK(u.violations.size() <= 4);  // each kind of note once
   FUZZ_CHECK(u.status.empty() && u.literals.empty());
   for (const auto& line : u.lines) FUZZ_CHECK(line.size() <= setup.limits.max_line);
   if (!u.code) {

@@ -24,8 +24,10 @@ struct Fed {
 };
 
 /// Feeds `input` cut at the (increasing) positions `cuts`, taking every unit after each piece.
+/// With `interrupt`, each wait for more bytes gives up as a timed-out read does: the partly
+/// framed unit is taken back with take_partial() and put back into the buffer.
 inline Fed feed(Framer& framer, std::string_view input, std::vector<std::size_t> cuts,
-                const Hook& hook = {}) {
+                const Hook& hook = {}, bool interrupt = false) {
   InputBuffer in;
   Fed fed;
   std::size_t pos = 0;
@@ -41,6 +43,7 @@ inline Fed feed(Framer& framer, std::string_view input, std::vector<std::size_t>
       if (status == Status::need_more) {
         REQUIRE(error.empty());
         ++fed.calls;
+        if (interrupt) in.unread(framer.take_partial());
         break;
       }
       if (status == Status::error) {
@@ -74,6 +77,9 @@ inline std::string describe(const Unit& u) {
   s += " status=[" + u.status + "] enhanced=[" + u.enhanced + "] text=[" + u.text + "]";
   for (const auto& l : u.lines) s += " line=[" + l + "]";
   for (const auto& l : u.literals) s += " literal=[" + l + "]";
+  for (const auto& [at, size] : u.literal_spans) {
+    s += " span=" + std::to_string(at) + "+" + std::to_string(size);
+  }
   for (const auto& v : u.violations) s += " violation=[" + v + "]";
   s += " raw=[" + u.raw + "]";
   return s;
@@ -85,8 +91,9 @@ inline std::string raw_of(const std::vector<Unit>& units) {
   return all;
 }
 
-/// Frames `input` whole, then cut at every single position and byte by byte, and requires the
-/// same units (and whether an error came) each time. Returns the whole-input result.
+/// Frames `input` whole, then cut at every single position and byte by byte (each also with
+/// take_partial() and unread() at every wait), and requires the same units (and whether an
+/// error came) each time. Returns the whole-input result.
 inline Fed same_for_every_split(const MakeFramer& make, std::string_view input,
                                 const Hook& hook = {}) {
   auto framer = make();
@@ -94,9 +101,9 @@ inline Fed same_for_every_split(const MakeFramer& make, std::string_view input,
   if (whole.error.empty()) {
     REQUIRE(raw_of(whole.units) == input.substr(0, input.size() - whole.left));
   }
-  auto check = [&](const std::vector<std::size_t>& cuts) {
+  auto check = [&](const std::vector<std::size_t>& cuts, bool interrupt) {
     auto f = make();
-    Fed split = feed(*f, input, cuts, hook);
+    Fed split = feed(*f, input, cuts, hook, interrupt);
     REQUIRE(split.units.size() == whole.units.size());
     for (std::size_t i = 0; i < whole.units.size(); ++i) {
       REQUIRE(describe(split.units[i]) == describe(whole.units[i]));
@@ -106,10 +113,14 @@ inline Fed same_for_every_split(const MakeFramer& make, std::string_view input,
   };
   for (std::size_t i = 1; i < input.size(); ++i) {
     INFO("split at " << i);
-    check({i});
+    check({i}, false);
+    INFO("and interrupted there");
+    check({i}, true);
   }
   INFO("byte by byte");
-  check(every_byte(input.size()));
+  check(every_byte(input.size()), false);
+  INFO("byte by byte, interrupted after each");
+  check(every_byte(input.size()), true);
   return whole;
 }
 

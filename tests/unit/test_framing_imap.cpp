@@ -75,6 +75,51 @@ TEST_CASE("imap: a response with one literal", "[framing][imap]") {
   REQUIRE(raw_of(fed.units) == input);
 }
 
+TEST_CASE("imap: literal spans locate each literal in raw", "[framing][imap]") {
+  std::string input = "* 1 FETCH (A {3}\r\nabc B {0}\r\n C ~{2+}\r\nxy)\r\n";
+  using Spans = std::vector<std::pair<std::size_t, std::size_t>>;
+  SECTION("with copies") {
+    auto fed = same_for_every_split(imap_framer(), input);
+    REQUIRE(fed.units.size() == 1);
+    const Unit& u = fed.units[0];
+    REQUIRE(u.literals == Strings{"abc", "", "xy"});
+    REQUIRE(u.literal_spans == Spans{{18, 3}, {29, 0}, {39, 2}});
+    for (std::size_t i = 0; i < u.literals.size(); ++i) {
+      REQUIRE(u.raw.substr(u.literal_spans[i].first, u.literal_spans[i].second) == u.literals[i]);
+    }
+  }
+  SECTION("spans only") {
+    auto make = [] {
+      auto f = make_imap_framer({});
+      f->literals_as_spans(true);
+      return f;
+    };
+    auto fed = same_for_every_split(make, input);
+    REQUIRE(fed.units.size() == 1);
+    const Unit& u = fed.units[0];
+    REQUIRE(u.literals.empty());
+    REQUIRE(u.literal_spans == Spans{{18, 3}, {29, 0}, {39, 2}});
+    REQUIRE(u.raw.substr(39, 2) == "xy");
+    REQUIRE(u.lines.size() == 4);
+  }
+}
+
+TEST_CASE("imap: take_partial in the middle of a literal", "[framing][imap]") {
+  auto f = make_imap_framer({});
+  InputBuffer in;
+  in.append("* 1 FETCH (BODY[] {6}\r\nabc");
+  REQUIRE(next(*f, in).status == Status::need_more);
+  REQUIRE(in.empty());
+  std::string partial = f->take_partial();
+  REQUIRE(partial == "* 1 FETCH (BODY[] {6}\r\nabc");
+  in.unread(partial);
+  in.append("def)\r\n");
+  auto s = next(*f, in);
+  REQUIRE(s.status == Status::unit);
+  REQUIRE(s.unit.literals == Strings{"abcdef"});
+  REQUIRE(s.unit.lines == Strings{"* 1 FETCH (BODY[] {6}", ")"});
+}
+
 TEST_CASE("imap: several literals in one response", "[framing][imap]") {
   std::string input =
       "* 7 FETCH (BODY[HEADER] {3}\r\nabc BODY[TEXT] {4}\r\nwxyz FLAGS (\\Seen) X {2}\r\n()"
@@ -294,6 +339,9 @@ TEST_CASE("imap: a 50 MB literal in 16 KB reads is framed in linear time", "[fra
   REQUIRE(u.literals.size() == 1);
   REQUIRE(u.literals[0].size() == size);
   REQUIRE(u.literals[0].compare(0, 26, "abcdefghijklmnopqrstuvwxyz") == 0);
+  REQUIRE(u.literal_spans.size() == 1);
+  REQUIRE(u.literal_spans[0].second == size);
+  REQUIRE(u.raw.compare(u.literal_spans[0].first, size, u.literals[0]) == 0);
   REQUIRE(u.raw == input);
   REQUIRE(seconds < 20);
 }

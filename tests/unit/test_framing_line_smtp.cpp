@@ -1,5 +1,6 @@
 // InputBuffer, take_line, the line framer and the SMTP reply framer.
 #include <catch2/catch.hpp>
+#include <cstring>
 #include <string>
 
 #include "framing/framers.hpp"
@@ -120,6 +121,44 @@ TEST_CASE("InputBuffer::find_lf with mixed offsets matches a plain search", "[fr
     }
     REQUIRE(in.view() == model);
   }
+}
+
+TEST_CASE("InputBuffer::unread puts bytes back in front", "[framing][buffer]") {
+  InputBuffer in;
+  in.append("one\ntwo");
+  REQUIRE(in.find_lf() == 3);
+  in.consume(4);
+  REQUIRE(in.find_lf() == std::string_view::npos);
+  in.unread("one\n");
+  REQUIRE(in.view() == "one\ntwo");
+  REQUIRE(in.find_lf() == 3);
+  in.unread("");
+  REQUIRE(in.view() == "one\ntwo");
+  in.append("\n");
+  in.consume(4);
+  REQUIRE(in.find_lf() == 3);
+}
+
+TEST_CASE("InputBuffer::prepare and commit read into the tail", "[framing][buffer]") {
+  InputBuffer in;
+  in.append("head ");
+  char* room = in.prepare(100);
+  std::memcpy(room, "tail\nrest", 10);
+  in.commit(5);  // only "tail\n" came
+  REQUIRE(in.view() == "head tail\n");
+  REQUIRE(in.find_lf() == 9);
+  in.consume(10);
+  REQUIRE(in.empty());
+  // After a consume, prepare may compact; what is unread stays.
+  in.append("abcdef");
+  in.consume(4);
+  room = in.prepare(3);
+  std::memcpy(room, "xyz", 3);
+  in.commit(3);
+  REQUIRE(in.view() == "efxyz");
+  in.prepare(8);
+  in.commit(0);
+  REQUIRE(in.view() == "efxyz");
 }
 
 TEST_CASE("take_line splits CRLF and bare LF lines", "[framing][line]") {
@@ -376,6 +415,25 @@ TEST_CASE("smtp: continuation without a code", "[framing][smtp]") {
   REQUIRE(has_violation(fed.units[0], "without a reply code"));
 }
 
+TEST_CASE("smtp: many odd lines in one reply are noted once, in linear time", "[framing][smtp]") {
+  // Regression: each distinct note used to be searched for among all earlier ones, so a reply
+  // of 100000 uncoded lines took seconds.
+  std::string input = "250-first\r\n";
+  for (int i = 0; i < 50000; ++i) {
+    input += "odd " + std::to_string(i) + "\r\n";
+    input += std::to_string(300 + i % 600) + "-x\r\n";
+  }
+  input += "250 last\r\n";
+  auto f = make_smtp_framer(small_limits(100, 10 * 1024 * 1024, 200000));
+  auto fed = feed(*f, input, {input.size() / 3, input.size() / 2});
+  REQUIRE(fed.error.empty());
+  REQUIRE(fed.units.size() == 1);
+  REQUIRE(fed.units[0].lines.size() == 100002);
+  REQUIRE(fed.units[0].violations ==
+          std::vector<std::string>{"continuation line without a reply code: odd 0",
+                                   "reply codes differ within one reply (250 and 300)"});
+}
+
 TEST_CASE("smtp: enhanced status codes", "[framing][smtp]") {
   SECTION("extracted from the first line") {
     auto fed = same_for_every_split(smtp_framer(), "550-5.1.1 no such user\r\n550 5.1.1 sorry\r\n");
@@ -449,6 +507,37 @@ TEST_CASE("smtp: limits", "[framing][smtp]") {
     REQUIRE(u.code == 220);
     REQUIRE(u.raw == "220 fresh\r\n");
   }
+}
+
+TEST_CASE("smtp: take_partial gives back a reply's first lines", "[framing][smtp]") {
+  auto f = make_smtp_framer({});
+  InputBuffer in;
+  Unit u;
+  std::string error;
+  in.append("250-a\n250-b");
+  REQUIRE(f->next(in, u, error) == Status::need_more);
+  REQUIRE(in.view() == "250-b");
+  std::string partial = f->take_partial();
+  REQUIRE(partial == "250-a\n");
+  REQUIRE(f->take_partial().empty());
+  in.unread(partial);
+  REQUIRE(in.view() == "250-a\n250-b");
+  in.append("\r\n250 c\r\n");
+  REQUIRE(f->next(in, u, error) == Status::unit);
+  REQUIRE(u.lines == std::vector<std::string>{"a", "b", "c"});
+  REQUIRE(u.raw == "250-a\n250-b\r\n250 c\r\n");
+  REQUIRE(u.violations.size() == 1);  // the bare LF, noted once
+}
+
+TEST_CASE("line framer: take_partial has nothing to give back", "[framing][line]") {
+  auto f = make_line_framer({});
+  InputBuffer in;
+  Unit u;
+  std::string error;
+  in.append("partial");
+  REQUIRE(f->next(in, u, error) == Status::need_more);
+  REQUIRE(f->take_partial().empty());
+  REQUIRE(in.view() == "partial");
 }
 
 TEST_CASE("make_framer picks framers by name", "[framing]") {

@@ -177,6 +177,37 @@ TEST_CASE("pop3: missing terminator across reads", "[framing][pop3]") {
   REQUIRE(in.view() == "+OK");
 }
 
+TEST_CASE("pop3: take_partial in a block keeps the want", "[framing][pop3]") {
+  auto f = make_pop3_framer({});
+  f->want_block();
+  InputBuffer in;
+  Unit u;
+  std::string error;
+  in.append("+OK\r\na\r\n..b");
+  REQUIRE(f->next(in, u, error) == Status::need_more);
+  std::string partial = f->take_partial();
+  REQUIRE(partial == "+OK\r\na\r\n");
+  in.unread(partial);
+  in.append("\r\n.\r\n");
+  REQUIRE(f->next(in, u, error) == Status::unit);
+  REQUIRE(u.lines == Lines{"a", ".b"});
+  REQUIRE(u.raw == "+OK\r\na\r\n..b\r\n.\r\n");
+}
+
+TEST_CASE("pop3: take_partial before the status line keeps the want", "[framing][pop3]") {
+  auto f = make_pop3_framer({});
+  f->want_block();
+  InputBuffer in;
+  Unit u;
+  std::string error;
+  in.append("+O");
+  REQUIRE(f->next(in, u, error) == Status::need_more);
+  REQUIRE(f->take_partial().empty());
+  in.append("K\r\nx\r\n.\r\n");
+  REQUIRE(f->next(in, u, error) == Status::unit);
+  REQUIRE(u.lines == Lines{"x"});
+}
+
 TEST_CASE("pop3: bare LF is tolerated and noted", "[framing][pop3]") {
   auto fed = same_for_every_split(pop3_framer(), "+OK\na\r\nb\n.\n+OK x\n", want_before({0}));
   REQUIRE(fed.units.size() == 2);
