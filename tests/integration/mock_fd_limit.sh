@@ -6,6 +6,14 @@
 # Usage: mock_fd_limit.sh PARLEY
 set -uo pipefail
 parley=$1
+# UBSan cannot run out of descriptors: its vptr check finds out whether memory is readable by
+# writing it to a pipe, so with no descriptor left pipe() fails and a sound object is reported
+# as having an "invalid vptr" ("memory cannot be printed"); built with -fno-sanitize-recover the
+# process then dies. The release build runs this test (and so does an ASan-only build).
+if grep -aq __ubsan_handle_dynamic_type_cache_miss "$parley"; then
+  echo "SKIP: UBSan's vptr check needs free descriptors (a false report under ulimit -n)"
+  exit 77
+fi
 dir=$(mktemp -d)
 pid=
 cleanup() {
@@ -41,9 +49,26 @@ def greeting(sock, wait):
     return data
 
 def command(sock, line, wait=5):
+    """Sends a command; returns its whole reply (up to the line "ddd text")."""
     sock.sendall(line.encode() + b"\r\n")
     sock.settimeout(wait)
-    return sock.recv(4096)
+    data = b""
+    while True:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return data
+        data += chunk
+        lines = data.split(b"\r\n")
+        if len(lines) > 1 and any(len(l) >= 4 and l[3:4] == b" " for l in lines[:-1]):
+            return data
+
+# a whole conversation first, while descriptors are plenty
+warm = socket.create_connection(("127.0.0.1", port), timeout=5)
+assert greeting(warm, 5).startswith(b"220 ")
+assert command(warm, "EHLO client.example").startswith(b"250")
+assert command(warm, "NOOP").startswith(b"250")
+command(warm, "QUIT")
+warm.close()
 
 greeted, stuck = [], []
 for n in range(100):  # bounded: the limit is 40 descriptors

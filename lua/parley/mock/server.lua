@@ -1,0 +1,607 @@
+--- What the mock servers share: the listener and its accept loop, sessions, script hooks that
+-- override replies, fault injection, SASL on the server side, and the log.
+--
+-- The protocol modules (`parley.mock.smtp`, `parley.mock.pop3`, `parley.mock.imap`) describe
+-- their protocol to `start`; scripts use those modules, not this one. The options every mock
+-- takes:
+--
+-- * `host` (default "127.0.0.1"), `port` (default 0: the kernel picks; read `m.port`)
+-- * `tls`: false (default), `"starttls"` (offered with STARTTLS / STLS) or `"implicit"`
+--   (SMTPS, POP3S, IMAPS); `cert`, `key` (PEM files; default: a certificate made on the fly),
+--   `cert_profile` (`"expired"` or `"wrong-host"`: an on-the-fly certificate that fails the
+--   client's check)
+-- * `users`: `{ alice = "secret" }` (a password may be a `secret()`)
+-- * `store`: a `parley.mock.store` (default: a new one, `m.store`)
+-- * `hostname`: the name in greetings (default "mock.parley.test")
+-- * `on`: hooks that override replies, keyed by command (`RCPT`, `UID FETCH`, ...) or event
+--   (`greeting`, `message` for the reply after an SMTP message). A hook is a reply (a string,
+--   or a table of lines, with `close = true` to hang up after it) or a function
+--   `fn(cmd, session)` returning one; `nil` lets the mock answer as usual, `true` says the hook
+--   answered itself (through `session.conn`). `cmd` has `verb`, `arg`, `line` (and `tag`,
+--   `args` for IMAP; `address` for MAIL and RCPT; `text` for `message`).
+-- * `faults`: `{ RCPT = { delay = 2 }, greeting = { malformed = "bare_lf" }, tls = { fail = true } }`
+--   (see `M.FAULT_FIELDS`), or a list of faults with `on = KEY`.
+-- * `idle_timeout` (seconds a session waits for the next command, default 300),
+--   `log` (a function taking one line, or true for stdout), `transcript` (show the mock's side
+--   in the transcript; default: with -v).
+--
+-- The object returned has `port`, `host`, `cert_pem`, `store`, `errors` (messages of hooks that
+-- failed), `sessions` (connections so far), `active`, and `stop()`, `wait()`.
+-- @module parley.mock.server
+
+local parley = require "parley"
+local crypto = require "parley.crypto"
+local Store = require "parley.mock.store"
+
+local M = {}
+
+--- Raised inside a session to end it quietly (the mock hung up).
+M.HANGUP = setmetatable({}, { __tostring = function() return "the mock hung up" end })
+--- Raised inside a session to make it stop answering (it reads and discards until the end).
+M.SILENT = setmetatable({}, { __tostring = function() return "the mock stopped answering" end })
+
+--- The fields a fault may have.
+-- `delay` (seconds before the reply), `trickle` (seconds between the bytes of the reply),
+-- `silent` (send nothing, and never answer again), `hangup` (close instead of answering),
+-- `cut` (send the first N bytes of the reply, then close), `close` (close after the reply),
+-- `raw` (send these bytes instead), `malformed` (send a malformed reply: see
+-- `M.MALFORMED`), `size` (bytes of a `long_line`), `fail` (key `tls`: close the connection
+-- as soon as the ClientHello arrives), `garbage` (key `tls`: answer the ClientHello with
+-- plain text), `after` (let the first N occurrences pass), `times` (then apply N times).
+-- Occurrences are counted per session, except for `greeting` and `tls`, counted per server
+-- (`greeting = { hangup = true, after = 2 }`: the third client is hung up on).
+M.FAULT_FIELDS = {
+  delay = "number", trickle = "number", silent = "boolean", hangup = "boolean",
+  cut = "number", close = "boolean", raw = "string", malformed = "string", size = "number",
+  fail = "boolean", garbage = "boolean", after = "number", times = "number", on = "string",
+}
+
+--- Malformed replies: name -> description.
+M.MALFORMED = {
+  two_digits = "a reply code of two digits",
+  letter_code = "a reply code with a letter in it",
+  mixed_codes = "a multi-line reply whose lines carry different codes",
+  bare_lf = "the real reply, with bare LF line ends",
+  long_line = "a line of 100 KB (size= to change)",
+  nul = "the real reply, with NUL bytes in it",
+  endless = "a line that never ends (until the client goes away)",
+  endless_reply = "a multi-line reply that never ends",
+  empty = "an empty line",
+  huge_literal = "an IMAP response announcing a literal of 4294967295 bytes",
+}
+
+-- Names of events (as opposed to commands): written in lower case.
+local EVENTS = { greeting = true, tls = true, message = true, idle = true, error = true,
+                 continuation = true, ["*"] = true }
+
+--- The key of a hook or fault: events in lower case, commands in upper case.
+function M.key(name)
+  name = tostring(name)
+  if EVENTS[name:lower()] then return name:lower() end
+  return name:upper()
+end
+
+local function misuse(msg)
+  parley.raise(2, "script", msg)
+end
+
+local function check_fault(key, f)
+  if type(f) ~= "table" then misuse("mock: the fault for " .. key .. " must be a table") end
+  for k, v in pairs(f) do
+    local want = M.FAULT_FIELDS[k]
+    if not want then
+      misuse("mock: unknown fault field \"" .. tostring(k) .. "\" for " .. key ..
+        " (delay, trickle, silent, hangup, cut, close, raw, malformed, size, fail, garbage, after, times)")
+    end
+    if type(v) ~= want then misuse("mock: fault field " .. k .. " for " .. key .. " must be a " .. want) end
+  end
+  if f.malformed and not M.MALFORMED[f.malformed] then
+    local names = {}
+    for n in pairs(M.MALFORMED) do names[#names + 1] = n end
+    table.sort(names)
+    misuse("mock: unknown malformed reply \"" .. f.malformed .. "\" (" .. table.concat(names, ", ") .. ")")
+  end
+end
+
+--- Normalises a faults table (keyed, or a list with `on=`) into `{ KEY = fault }`.
+function M.faults(spec)
+  local out = {}
+  for k, v in pairs(spec or {}) do
+    local key = type(k) == "number" and M.key(v.on or "*") or M.key(k)
+    check_fault(key, v)
+    local f = out[key] or {}
+    for name, value in pairs(v) do if name ~= "on" then f[name] = value end end
+    out[key] = f
+  end
+  return out
+end
+
+local function hooks(spec)
+  local out = {}
+  for k, v in pairs(spec or {}) do
+    local t = type(v)
+    if t ~= "function" and t ~= "string" and t ~= "table" and t ~= "boolean" then
+      misuse("mock: the hook on." .. tostring(k) .. " must be a function, a reply or a table of lines")
+    end
+    out[M.key(k)] = v
+  end
+  return out
+end
+
+--- The text of an error object, for logs.
+function M.errtext(err)
+  if type(err) == "table" and err.message then return tostring(err.message) end
+  return tostring(err)
+end
+
+--- Control characters shown as "?" (for echoing what a client sent).
+function M.shown(v)
+  return (tostring(v):gsub("%c", "?"))
+end
+
+local function b64(s)
+  return crypto.b64encode(s)
+end
+
+---------------------------------------------------------------------------------------------
+-- Sessions
+
+local Session = {}
+Session.__index = Session
+M.Session = Session
+
+--- Writes a line to the log: "smtp 3: text".
+function Session:log(text)
+  self.server:log(self.proto .. " " .. self.id .. ": " .. text)
+end
+
+--- Whether the connection runs under TLS.
+function Session:is_tls()
+  return self.conn.tls ~= nil
+end
+
+local PER_SERVER = { greeting = true, tls = true }
+
+-- Counts an occurrence of `key` and returns the fault to apply now, if any.
+function Session:fault_for(key)
+  local faults = self.server.faults
+  local f = faults[key] or faults["*"]
+  if not f then return nil end
+  local which = faults[key] and key or "*"
+  -- a greeting and a handshake happen once a session: those are counted across sessions
+  local counts = PER_SERVER[which] and self.server.fault_counts or self.fault_counts
+  local n = (counts[which] or 0) + 1
+  counts[which] = n
+  local after = f.after or 0
+  if n <= after then return nil end
+  if f.times and n > after + f.times then return nil end
+  return f
+end
+
+local function assemble(parts)
+  local out = {}
+  for _, p in ipairs(parts) do
+    if type(p) == "table" then out[#out + 1] = p.raw else out[#out + 1] = p .. "\r\n" end
+  end
+  return table.concat(out)
+end
+
+-- Bytes of a malformed reply in place of `parts`.
+function Session:malformed(name, parts, f)
+  local real = assemble(parts)
+  local prefix = self.handler.line_prefix or "250 "
+  if name == "two_digits" then return "25 malformed reply: two-digit code\r\n" end
+  if name == "letter_code" then return "2x0 malformed reply: letter in the code\r\n" end
+  if name == "mixed_codes" then
+    return "250-first line\r\n550-second line with another code\r\n250 last line\r\n"
+  end
+  if name == "bare_lf" then return (real:gsub("\r\n", "\n")) end
+  if name == "long_line" then return prefix .. string.rep("x", f.size or 100 * 1024) .. "\r\n" end
+  if name == "nul" then
+    local first, rest = real:match("^([^\r\n]*)(.*)$")
+    return first:sub(1, 4) .. "\0\0" .. first:sub(5) .. "\0" .. rest
+  end
+  if name == "empty" then return "\r\n" end
+  if name == "huge_literal" then return "* 1 FETCH (UID 1 BODY[] {4294967295}\r\n" end
+  return real
+end
+
+-- Sends bytes that never end: a line, or a reply of lines, until the client goes away.
+function Session:endless(name, f)
+  local c = self.conn
+  local chunk
+  if name == "endless" then
+    c:send_raw(self.handler.line_prefix or "250 ")
+    chunk = string.rep("x", 16 * 1024)
+  else
+    local cont = self.handler.continuation_prefix or "250-"
+    chunk = string.rep(cont .. "more\r\n", 1024)
+  end
+  local sent, limit = 0, f.size or (1024 * 1024 * 1024)
+  while sent < limit do
+    c:send_raw(chunk, self.server.idle)
+    sent = sent + #chunk
+  end
+  error(M.HANGUP, 0)
+end
+
+--- Sends a reply (a line, or a list of lines and `{raw = bytes}` pieces), applying the fault
+-- configured for `key`. Lines go through `conn:send`, which refuses a CR or LF inside a line.
+function Session:emit(key, parts)
+  if type(parts) == "string" then parts = { parts } end
+  local c = self.conn
+  local f = self:fault_for(key)
+  if not f then
+    for _, p in ipairs(parts) do
+      if type(p) == "table" then c:send_raw(p.raw, self.server.idle) else c:send(p, self.server.idle) end
+    end
+    return
+  end
+  self:log("fault on " .. key)
+  if f.delay then parley.sleep(f.delay) end
+  if f.hangup then error(M.HANGUP, 0) end
+  if f.silent then error(M.SILENT, 0) end
+  if f.malformed == "endless" or f.malformed == "endless_reply" then self:endless(f.malformed, f) end
+  for _, p in ipairs(parts) do
+    if type(p) == "string" and p:find("[\r\n]") then c:send(p) end -- the engine refuses it
+  end
+  local bytes = f.raw or (f.malformed and self:malformed(f.malformed, parts, f)) or assemble(parts)
+  if f.cut then bytes = bytes:sub(1, f.cut) end
+  if f.trickle then
+    for i = 1, #bytes do
+      c:send_raw(bytes:sub(i, i), self.server.idle)
+      if i < #bytes then parley.sleep(f.trickle) end
+    end
+  elseif #bytes > 0 then
+    c:send_raw(bytes, self.server.idle)
+  end
+  if f.cut or f.close then error(M.HANGUP, 0) end
+end
+
+--- Reads the next line from the client (without its line end). Ends the session (with the
+-- protocol's goodbye) at the idle timeout, at the end of the stream, or on a line too long.
+function Session:read_line(timeout)
+  local ok, line, why = pcall(self.conn.read_line, self.conn, timeout or self.server.idle)
+  if not ok then
+    local err = line
+    if type(err) == "table" and err.kind == "protocol" then
+      self:log("malformed input: " .. M.errtext(err))
+      pcall(self.emit, self, "error", self.handler.too_long(self))
+      error(M.HANGUP, 0)
+    end
+    error(err, 0)
+  end
+  if line then return line end
+  if why == "timeout" then
+    self:log("idle for " .. tostring(timeout or self.server.idle) .. " s: closing")
+    pcall(self.emit, self, "idle", self.handler.idle_reply(self))
+  end
+  error(M.HANGUP, 0)
+end
+
+--- Reads exactly `n` bytes (an IMAP literal, an SMTP BDAT chunk); ends the session when the
+-- stream ends first.
+function Session:read_bytes(n)
+  if n == 0 then return "" end
+  local data = self.conn:read(n, self.server.idle)
+  if not data or #data < n then error(M.HANGUP, 0) end
+  return data
+end
+
+local function closing(self, lines)
+  local last = lines[#lines]
+  return type(last) == "string" and self.handler.closes and self.handler.closes(self, last)
+end
+
+--- Records a failure of the script's hook (or of the mock itself): logged, kept in
+-- `m.errors`, shown as a warning, and answered with the protocol's "internal error" reply.
+function Session:hook_error(key, err, cmd)
+  local msg = "mock " .. self.proto .. ": the hook on." .. key .. " failed: " .. M.errtext(err)
+  self.server.errors[#self.server.errors + 1] = msg
+  parley.warn(msg)
+  self:log(msg)
+  self:emit("error", self.handler.error_reply(self, cmd))
+end
+
+local function is_script_error(err)
+  if type(err) ~= "table" then return true end
+  return err.kind == nil or err.kind == "script" or err.kind == "failed"
+end
+
+--- Runs the script's hook for `key`, if any. Returns true when the hook answered (the mock
+-- then does nothing more for this command).
+function Session:hook(key, cmd)
+  local h = self.server.hooks[key]
+  if h == nil then return false end
+  local result = h
+  if type(h) == "function" then
+    local ok, r = pcall(h, cmd, self)
+    if not ok then
+      if r == M.HANGUP or r == M.SILENT or not is_script_error(r) then error(r, 0) end
+      self:hook_error(key, r, cmd)
+      return true
+    end
+    result = r
+  end
+  if result == nil or result == false then return false end
+  if result == true then return true end
+  local lines = type(result) == "string" and { result } or result
+  for i, line in ipairs(lines) do
+    if type(line) ~= "string" then
+      self:hook_error(key, "line " .. i .. " of the reply is a " .. type(line) .. ", not a string", cmd)
+      return true
+    end
+  end
+  if self.handler.hook_lines then lines = self.handler.hook_lines(self, cmd, lines) end
+  local ok, err = pcall(self.emit, self, key, lines)
+  if not ok then
+    if err == M.HANGUP or err == M.SILENT or not is_script_error(err) then error(err, 0) end
+    self:hook_error(key, err, cmd)
+    return true
+  end
+  if result.close or closing(self, lines) then error(M.HANGUP, 0) end
+  return true
+end
+
+--- Runs the server side of a TLS handshake (after STARTTLS, or at once for implicit TLS),
+-- applying a `tls` fault. Ends the session when the handshake fails.
+function Session:handshake()
+  local c = self.conn
+  local f = self:fault_for("tls")
+  if f then
+    self:log("fault on tls")
+    if f.delay then parley.sleep(f.delay) end
+    if f.silent then error(M.SILENT, 0) end
+    if f.fail or f.hangup then
+      c:read(0, self.server.idle) -- the ClientHello
+      self:log("closing right after the ClientHello (fault)")
+      error(M.HANGUP, 0)
+    end
+    if f.garbage or f.raw or f.malformed then
+      c:read(0, self.server.idle)
+      c:send_raw(f.raw or "this is not TLS, sorry\r\n")
+      error(M.HANGUP, 0)
+    end
+  end
+  local ok, err = pcall(c.starttls, c, { timeout = self.server.handshake_timeout })
+  if not ok then
+    self:log("TLS handshake failed: " .. M.errtext(err))
+    error(M.HANGUP, 0)
+  end
+  self:log("TLS up: " .. tostring(c.tls.version) .. " " .. tostring(c.tls.cipher))
+  return true
+end
+
+--- True (and says so) when commands were pipelined after STARTTLS / STLS: such bytes would
+-- be taken as if they came under TLS (CVE-2011-0411), so the mock refuses and hangs up.
+function Session:injected(verb)
+  local n = self.conn:pending()
+  if n == 0 then return false end
+  self:log(string.format("%d byte(s) pipelined after %s: refused (CVE-2011-0411)", n, verb))
+  return true
+end
+
+---------------------------------------------------------------------------------------------
+-- SASL, server side
+
+--- Runs a SASL exchange. `challenge(bytes)` sends a challenge (the protocol encodes it) and
+-- returns the client's answer line. `initial` is the initial response, if one came.
+-- @return the user name, or nil and "cancelled" | "malformed" | "failed" | "unsupported"
+function Session:sasl(mech, initial, challenge)
+  mech = mech:upper()
+  local function decode(line)
+    if line == "*" then return nil, "cancelled" end
+    if line == "=" or line == "" then return "" end
+    local raw = crypto.b64decode(line)
+    if not raw then return nil, "malformed" end
+    return raw
+  end
+  local srv = self.server
+  if mech == "PLAIN" then
+    local resp = initial
+    if resp == nil then resp = challenge("") end
+    local raw, err = decode(resp)
+    if not raw then return nil, err end
+    local _, user, pass = raw:match("^([^%z]*)%z([^%z]*)%z([^%z]*)$")
+    if not user then return nil, "malformed" end
+    self.sasl_user = user
+    return srv:authenticate(user, pass)
+  elseif mech == "LOGIN" then
+    local user, err
+    if initial ~= nil then
+      user, err = decode(initial)
+    else
+      user, err = decode(challenge("Username:"))
+    end
+    if not user then return nil, err end
+    self.sasl_user = user
+    local pass
+    pass, err = decode(challenge("Password:"))
+    if not pass then return nil, err end
+    return srv:authenticate(user, pass)
+  elseif mech == "CRAM-MD5" then
+    local ch = string.format("<%d.%d@%s>", math.random(1, 999999999), os.time(), srv.hostname)
+    local raw, err = decode(challenge(ch))
+    if not raw then return nil, err end
+    local user, digest = raw:match("^(.+) (%x+)$")
+    if not user then return nil, "malformed" end
+    self.sasl_user = user
+    local pass = srv:password(user)
+    if pass and crypto.hex(crypto.hmac("md5", pass, ch)):lower() == digest:lower() then
+      return user
+    end
+    return nil, "failed"
+  end
+  return nil, "unsupported"
+end
+
+--- The SASL mechanisms the mocks speak.
+M.MECHANISMS = { "PLAIN", "LOGIN", "CRAM-MD5" }
+
+---------------------------------------------------------------------------------------------
+-- Servers
+
+local Server = {}
+Server.__index = Server
+
+--- Writes one line to the server's log (if it has one).
+function Server:log(line)
+  if self.logger then self.logger(line) end
+end
+
+--- The password of a user (revealed), or nil.
+function Server:password(user)
+  local p = self.users[user]
+  if p == nil then return nil end
+  return parley.reveal(p)
+end
+
+--- Checks a user name and password. Returns the user name, or nil and "failed".
+function Server:authenticate(user, pass)
+  local want = self:password(user)
+  if want ~= nil and want == parley.reveal(pass) then return user end
+  return nil, "failed"
+end
+
+--- The user an address delivers to (`USER@any-domain`, case-insensitive), or nil.
+function Server:user_for_address(addr)
+  local lp = addr:match("^(.*)@[^@]*$") or addr
+  if lp:sub(1, 1) == '"' and lp:sub(-1) == '"' and #lp >= 2 then lp = lp:sub(2, -2) end
+  local low = lp:lower()
+  for name in pairs(self.users) do
+    if tostring(name):lower() == low then return name end
+  end
+  if self.accept_all and lp ~= "" then return lp end
+  return nil
+end
+
+--- Stops the mock: closes the listener and ends every session.
+function Server:stop()
+  if self.stopped then return end
+  self.stopped = true
+  pcall(self.listener.close, self.listener)
+  if self.task and not self.task:done() then
+    pcall(self.task.cancel, self.task, "the mock " .. self.proto .. " server was stopped")
+  end
+  self:log("stopped")
+end
+
+--- Waits until the mock is stopped (for scripts that only serve).
+-- @param timeout optional seconds (default: no limit)
+function Server:wait(timeout)
+  local deadline = timeout and parley.clock() + timeout
+  while not self.stopped do
+    if deadline and parley.clock() >= deadline then return false end
+    parley.sleep(deadline and math.min(0.1, math.max(0, deadline - parley.clock())) or 1)
+  end
+  return true
+end
+
+local function run_session(server, conn, id)
+  local s = setmetatable({
+    server = server, conn = conn, proto = server.proto, handler = server.handler,
+    id = id, peer = conn.peer, data = {}, fault_counts = {},
+  }, Session)
+  server.active = server.active + 1
+  s:log("connection from " .. conn.peer)
+  local ok, err = pcall(function()
+    if server.tls == "implicit" then s:handshake() end
+    server.handler.serve(s)
+  end)
+  if not ok and err == M.SILENT then
+    s:log("not answering any more (fault)")
+    ok, err = pcall(function()
+      while true do
+        local line = conn:read(0, server.idle)
+        if not line then return end
+      end
+    end)
+  end
+  if not ok and err ~= M.HANGUP then
+    if is_script_error(err) then
+      local msg = "mock " .. server.proto .. " session " .. s.id .. " failed: " .. M.errtext(err)
+      server.errors[#server.errors + 1] = msg
+      parley.warn(msg)
+      s:log(msg)
+    else
+      s:log("ended: " .. M.errtext(err))
+    end
+  end
+  if conn:pending() > 0 then pcall(conn.read, conn, conn:pending(), 0.01) end
+  pcall(conn.close, conn)
+  server.active = server.active - 1
+  s:log("closed")
+end
+
+local function accept_loop(server)
+  local backoff = 0.05
+  while not server.stopped do
+    local ok, conn = pcall(server.listener.accept, server.listener, math.huge)
+    if ok then
+      backoff = 0.05
+      server.sessions = server.sessions + 1
+      conn:set_timeout(server.idle)
+      parley.spawn(run_session, server, conn, server.sessions)
+    else
+      local msg = M.errtext(conn)
+      if server.stopped or msg:find("listener is closed", 1, true) then break end
+      server.accept_errors = server.accept_errors + 1
+      server:log(string.format("accept failed: %s (trying again in %g s)", msg, backoff))
+      parley.sleep(backoff)
+      backoff = math.min(backoff * 2, 1)
+    end
+  end
+end
+
+local function tls_mode(v)
+  if v == nil or v == false or v == "none" then return false end
+  if v == true or v == "implicit" then return "implicit" end
+  if v == "starttls" then return "starttls" end
+  misuse("mock: tls must be false, \"starttls\" or \"implicit\", not " .. tostring(v))
+end
+
+--- Starts a mock server for a protocol (used by the protocol modules).
+-- @param proto "smtp", "pop3" or "imap"
+-- @param opts the options (see the module's description)
+-- @param handler the protocol: `serve(session)`, `too_long`, `idle_reply`, `error_reply`,
+--   `closes`, `hook_lines`, `line_prefix`, `continuation_prefix`
+-- @return the server object
+function M.start(proto, opts, handler)
+  opts = opts or {}
+  if type(opts) ~= "table" then misuse("mock: start takes a table of options") end
+  local logger = opts.log
+  if logger == true then
+    logger = function(line)
+      io.stdout:write(parley.mask(line), "\n")
+      io.stdout:flush()
+    end
+  elseif logger ~= nil and type(logger) ~= "function" then
+    misuse("mock: log must be a function or true")
+  end
+  local self = setmetatable({
+    proto = proto, opts = opts, handler = handler,
+    users = opts.users or {}, store = opts.store or Store.new(),
+    hooks = hooks(opts.on), faults = M.faults(opts.faults),
+    tls = tls_mode(opts.tls), hostname = opts.hostname or "mock.parley.test",
+    idle = opts.idle_timeout or 300, handshake_timeout = opts.handshake_timeout or 30,
+    accept_all = opts.accept_all, logger = logger,
+    errors = {}, sessions = 0, active = 0, accept_errors = 0, stopped = false, fault_counts = {},
+  }, Server)
+  if type(self.users) ~= "table" then misuse("mock: users must be a table { name = password }") end
+  self.listener = parley.listen {
+    host = opts.host or "127.0.0.1", port = opts.port or 0,
+    tls = self.tls and "starttls" or false,
+    cert = opts.cert, key = opts.key, cert_profile = opts.cert_profile,
+    transcript = opts.transcript,
+  }
+  self.port = self.listener.port
+  self.host = self.listener.host
+  self.cert_pem = self.listener.cert_pem
+  self.task = parley.spawn(accept_loop, self)
+  return self
+end
+
+--- Base64 (for challenges).
+M.b64 = b64
+
+return M

@@ -1,0 +1,67 @@
+-- mock_pop3_raw.lua: the POP3 mock command by command: CAPA, a refused password, USER/PASS,
+-- STAT, LIST, UIDL, TOP, RETR (dot-stuffed on the wire), DELE, RSET, APOP, QUIT (deleting what
+-- was marked), and the store afterwards.
+-- exit: 0
+-- args: --timeout 5
+-- stdout: pop3 mock ok
+-- within: 5
+local crypto = require "parley.crypto"
+local store = require("parley.mock.store").new()
+store:deliver("alice", "Subject: one\r\n\r\n.dot\r\nbody\r\n")
+store:deliver("alice", "Subject: two\r\n\r\nsecond\r\nmore\r\nlines\r\n")
+local m = require("parley.mock.pop3").start { users = { alice = "secret" }, store = store }
+local c = connect { port = m.port, framing = "pop3" }
+local greet = c:expect("ready")
+c:send("CAPA")
+c:want_block()
+local r = c:read_reply()
+assert(r.ok and r.raw:find("\r\nUIDL\r\n") and r.raw:find("\r\nSASL PLAIN LOGIN CRAM%-MD5\r\n"), r.raw)
+c:send("USER alice")
+c:expect("send PASS")
+c:send("PASS nope")
+assert(not c:read_reply().ok)
+c:send("STAT")
+assert(not c:read_reply().ok, "STAT needs a login")
+c:send("USER alice")
+c:read_reply()
+c:send("PASS secret")
+assert(c:read_reply().ok)
+c:send("STAT")
+local n, size = c:read_reply().text:match("^%+OK (%d+) (%d+)")
+assert(tonumber(n) == 2 and tonumber(size) == #store:messages("alice")[1].text + #store:messages("alice")[2].text)
+c:send("LIST")
+c:want_block()
+r = c:read_reply()
+assert(r.raw:find("\r\n1 " .. store:messages("alice")[1].size .. "\r\n2 "), r.raw)
+c:send("UIDL 2")
+assert(c:read_reply().text:match("^%+OK 2 %d+%.2$"))
+c:send("TOP 2 1")
+c:want_block()
+r = c:read_reply()
+assert(r.raw:find("Subject: two\r\n\r\nsecond\r\n%.\r\n$"), r.raw)
+c:send("RETR 1")
+c:want_block()
+r = c:read_reply()
+assert(r.raw:find("\r\n%.%.dot\r\nbody\r\n%.\r\n$"), "dot-stuffed on the wire: " .. r.raw)
+c:send("RETR 3")
+assert(not c:read_reply().ok)
+c:send("DELE 1")
+assert(c:read_reply().ok)
+c:send("DELE 1")
+assert(not c:read_reply().ok, "deleted already")
+c:send("RSET")
+c:read_reply()
+c:send("DELE 2")
+assert(c:read_reply().ok)
+c:send("QUIT")
+assert(c:read_reply().text:find("1 message"))
+assert(store:count("alice") == 1 and store:messages("alice")[1].text:find("Subject: one"))
+
+local c2 = connect { port = m.port, framing = "pop3" }
+local stamp = c2:expect("ready").text:match("(<.->)")
+c2:send("APOP alice " .. crypto.hex(crypto.digest("md5", stamp .. "secret")))
+assert(c2:read_reply().text:find("1 message"))
+c2:send("QUIT")
+c2:read_reply()
+assert(#m.errors == 0)
+print("pop3 mock ok")
