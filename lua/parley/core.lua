@@ -51,8 +51,27 @@ function M.matcher(spec)
     " (give a code like 250, a class like \"2xx\", or a Lua pattern)")
 end
 
+-- Alternatives of a plain code, class or pattern, made once: `expect(250)` in a loop (a load
+-- test) need not build matchers again. Bounded: emptied when it holds too many.
+local clock, read_reply = parley.clock, methods.read_reply
+local scalar_alts, scalar_count = {}, 0
+-- Handlers installed with `on`, by connection (kept here rather than as a field of the
+-- connection: every expect looks them up, and a field lookup on a connection goes through C).
+local on_handlers = setmetatable({}, { __mode = "k" })
+local NO_OPTS = {}  -- read-only
+
 -- Turns what expect was given into a list of alternatives and the timeout/eof branches.
 local function alternatives(spec)
+  local cached = spec ~= nil and scalar_alts[spec]
+  if cached then return cached, NO_OPTS end
+  local kind = type(spec)
+  if kind == "number" or kind == "string" then
+    local m, d = M.matcher(spec)
+    cached = { { match = m, desc = d } }
+    if scalar_count >= 256 then scalar_alts, scalar_count = {}, 0 end
+    scalar_alts[spec], scalar_count = cached, scalar_count + 1
+    return cached, NO_OPTS
+  end
   local alts, opts = {}, {}
   if type(spec) == "table" and getmetatable(spec) == nil then
     for _, alt in ipairs(spec) do
@@ -75,20 +94,21 @@ local function alternatives(spec)
   return alts, opts
 end
 
+local function printable(bytes)
+  return (bytes:gsub("[%c\127]", function(c)
+    if c == "\r" then return "\\r" elseif c == "\n" then return "\\n" elseif c == "\t" then return c end
+    return string.format("\\x%02x", c:byte())
+  end))
+end
+
 --- A reply as one line for messages: "550 5.1.1 text" (and how many more lines).
 function M.show_reply(r)
-  local first = (r.lines and r.lines[1]) or r.text or ""
+  local first = printable((r.lines and r.lines[1]) or r.text or "")
   local s = r.code and (r.code .. " " .. first) or first
   if r.lines and #r.lines > 1 then s = s .. string.format(" (+%d more lines)", #r.lines - 1) end
   return s
 end
 
-local function printable(bytes)
-  return (bytes:gsub("[%c\127-\255]", function(c)
-    if c == "\r" then return "\\r" elseif c == "\n" then return "\\n" elseif c == "\t" then return c end
-    return string.format("\\x%02x", c:byte())
-  end))
-end
 
 local function wanted(alts)
   local parts = {}
@@ -120,6 +140,12 @@ local function fail_expect(c, alts, r, why, waited, seconds)
   local last = c:last_bytes()
   if #last > 0 then lines[#lines + 1] = '  last bytes received: "' .. printable(last) .. '"' end
   local kind = r and "expect" or (why == "timeout" and "timeout" or "eof")
+  if r and r.code then
+    -- The error object carries the reply's code too: parley load counts failures by code.
+    local _, err = pcall(parley.raise, 1, kind, table.concat(lines, "\n"))
+    err.code, err.enhanced = r.code, r.enhanced
+    error(err, 0)
+  end
   parley.raise(1, kind, table.concat(lines, "\n"))
 end
 
@@ -145,31 +171,37 @@ end
 -- @param timeout optional seconds (or `{timeout=s}`): a deadline for the whole wait
 function methods:expect(spec, timeout)
   local alts, opts = alternatives(spec)
-  if type(timeout) == "number" then
-    opts.seconds = timeout
+  local seconds = opts.seconds
+  if timeout == nil then
+    -- the usual case: nothing to look at
+  elseif type(timeout) == "number" then
+    seconds = timeout
   elseif type(timeout) == "table" and timeout.timeout then
-    opts.seconds = timeout.timeout
+    seconds = timeout.timeout
   end
-  local seconds = opts.seconds or self.timeout
-  local started = parley.clock()
-  local r, why = self:read_reply(seconds)
-  local waited = parley.clock() - started
+  local started = clock()
+  local r, why = read_reply(self, seconds)  -- nil: the connection's own timeout
+  local waited = clock() - started
   if not r then
     if why == "timeout" and opts.on_timeout then return opts.on_timeout(self) end
     if why == "eof" and opts.on_eof then return opts.on_eof(self) end
-    fail_expect(self, alts, nil, why, waited, seconds)
+    fail_expect(self, alts, nil, why, waited, seconds or self.timeout)
   end
-  strict_check(self, r)
-  for _, h in ipairs(self._on or {}) do
-    if h.match(r) then return h.fn(r, self) end
+  if parley.options.strict then strict_check(self, r) end
+  local on = on_handlers[self]
+  if on then
+    for _, h in ipairs(on) do
+      if h.match(r) then return h.fn(r, self) end
+    end
   end
-  for _, a in ipairs(alts) do
+  for i = 1, #alts do
+    local a = alts[i]
     if a.match(r) then
       if a.fn then return a.fn(r, self) end
       return r
     end
   end
-  fail_expect(self, alts, r, nil, waited, seconds)
+  fail_expect(self, alts, r, nil, waited, seconds or self.timeout)
 end
 
 --- Installs a handler checked before every later `expect` on this connection (like Tcl's
@@ -178,15 +210,15 @@ end
 function methods:on(spec, fn)
   if type(fn) ~= "function" then parley.raise(2, "script", "on: a function is needed") end
   local m = M.matcher(spec)
-  local list = self._on or {}
+  local list = on_handlers[self] or {}
   list[#list + 1] = { match = m, fn = fn }
-  self._on = list
+  on_handlers[self] = list
   return self
 end
 
 --- Removes every handler installed with `on`.
 function methods:off()
-  self._on = nil
+  on_handlers[self] = nil
   return self
 end
 
@@ -198,6 +230,15 @@ function print(...)
   local parts = {}
   for i = 1, n do parts[i] = parley.mask(tostring((select(i, ...)))) end
   raw_print(table.unpack(parts, 1, n))
+end
+
+--- step(name, fn, ...): runs `fn(...)` as a named step of the conversation and returns its
+-- results. `parley load` reports each step's latency; elsewhere it just calls `fn` (see
+-- parley.load, loaded on first use).
+local load_step
+function step(...)
+  if not load_step then load_step = require("parley.load").step end
+  return load_step(...)
 end
 
 return M

@@ -8,7 +8,7 @@ namespace parley::net {
 
 namespace {
 constexpr std::size_t kRecentMax = 256;
-constexpr std::size_t kReadMax = 64 * 1024;
+constexpr std::size_t kReadMax = 256 * 1024;
 constexpr auto kTlsShutdownLimit = std::chrono::seconds(2);
 }  // namespace
 
@@ -93,6 +93,11 @@ void Connection::write(std::string bytes, Clock::time_point deadline, Done done)
                             const error_code& ec, std::size_t) mutable {
                           self->finish(done, ec ? self->failure(ec) : Outcome{});
                         });
+}
+
+std::size_t Connection::write_now(std::string_view bytes) {
+  if (closed_ || busy_ || bytes.empty()) return 0;
+  return transport_->write_now(asio::buffer(bytes.data(), bytes.size()));
 }
 
 void Connection::handshake(std::shared_ptr<ssl::context> ctx, const ClientTlsOptions* client,

@@ -36,6 +36,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   /// Call only when extract() on the buffered bytes alone was not satisfied.
   void wait_for(Clock::time_point deadline, Extract extract, Done done);
   void write(std::string bytes, Clock::time_point deadline, Done done);
+  /// Writes what the transport takes at once, without waiting; returns how many bytes (the
+  /// rest, if any, goes through write()). Call only when not busy.
+  std::size_t write_now(std::string_view bytes);
   /// TLS handshake in place, client side when `client` is set.
   void handshake(std::shared_ptr<ssl::context> ctx, const ClientTlsOptions* client,
                  Clock::time_point deadline, Done done);

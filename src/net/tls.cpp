@@ -2,15 +2,20 @@
 #include "net/tls.hpp"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
+#include <sys/stat.h>
 
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 
@@ -86,7 +91,10 @@ void add_extension(X509* cert, int nid, const char* value) {
   X509_EXTENSION_free(ext);
 }
 
-SelfSigned make_self_signed() {
+// The on-the-fly certificate: for localhost, or a deliberately bad one (a profile) that a
+// client's check must refuse: "expired" (valid 60 to 30 days ago), "wrong-host" (made for
+// wrong.example only).
+SelfSigned make_self_signed(const std::string& profile = "") {
   SelfSigned s;
   s.key.reset(EVP_EC_gen("P-256"));
   if (!s.key) throw std::runtime_error("cannot make a key: " + openssl_errors());
@@ -99,16 +107,20 @@ SelfSigned make_self_signed() {
   BIGNUM* bn = BN_bin2bn(serial, sizeof serial, nullptr);
   BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert));
   BN_free(bn);
-  X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(cert), 30L * 24 * 3600);
+  const bool expired = profile == "expired";
+  const bool wrong_host = profile == "wrong-host";
+  X509_gmtime_adj(X509_getm_notBefore(cert), expired ? -60L * 24 * 3600 : -3600);
+  X509_gmtime_adj(X509_getm_notAfter(cert), expired ? -30L * 24 * 3600 : 30L * 24 * 3600);
+  const char* cn = wrong_host ? "wrong.example" : "localhost";
   X509_NAME* name = X509_get_subject_name(cert);
   X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
                              reinterpret_cast<const unsigned char*>("parley"), -1, -1, 0);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn),
+                             -1, -1, 0);
   X509_set_issuer_name(cert, name);
   X509_set_pubkey(cert, s.key.get());
-  add_extension(cert, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1,IP:::1");
+  add_extension(cert, NID_subject_alt_name,
+                wrong_host ? "DNS:wrong.example" : "DNS:localhost,IP:127.0.0.1,IP:::1");
   add_extension(cert, NID_basic_constraints, "critical,CA:TRUE");
   add_extension(cert, NID_key_usage, "critical,digitalSignature,keyCertSign");
   if (X509_sign(cert, s.key.get(), EVP_sha256()) == 0) {
@@ -125,6 +137,15 @@ const SelfSigned& self_signed() {
   static SelfSigned s;
   std::call_once(once, [] { s = make_self_signed(); });
   return s;
+}
+
+const SelfSigned& self_signed_profile(const std::string& profile) {
+  static std::mutex mutex;
+  static std::map<std::string, SelfSigned> made;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = made.find(profile);
+  if (it == made.end()) it = made.emplace(profile, make_self_signed(profile)).first;
+  return it->second;
 }
 
 }  // namespace
@@ -145,7 +166,49 @@ bool is_ip_literal(const std::string& host) {
   return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
 }
 
-std::shared_ptr<ssl::context> make_client_context(const ClientTlsOptions& o) {
+namespace {
+
+// The system's trusted CAs. Its hashed folder (/etc/ssl/certs) is read lazily, one issuer at a
+// time as handshakes need them; reading the whole bundle file as well (what
+// SSL_CTX_set_default_verify_paths does) parses every CA in it, ~30 ms at the start of every
+// `parley run` that uses TLS. On Debian both are made by update-ca-certificates from the same
+// CAs, so the folder alone is used when the bundle is the system's own (SSL_CERT_FILE unset or
+// naming it) and the folder holds hash links; otherwise both, as OpenSSL would.
+std::string resolved(const char* path) {
+  char buf[PATH_MAX];
+  return path != nullptr && realpath(path, buf) != nullptr ? std::string(buf) : std::string();
+}
+
+bool hashed_folder(const std::string& dir) {
+  bool hashed = false;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      std::string_view name = e->d_name;
+      if (name.size() == 10 && name.substr(8) == ".0") {
+        hashed = true;
+        break;
+      }
+    }
+    closedir(d);
+  }
+  return hashed;
+}
+
+void use_system_cas(SSL_CTX* ctx) {
+  const char* env_file = std::getenv(X509_get_default_cert_file_env());
+  const char* env_dir = std::getenv(X509_get_default_cert_dir_env());
+  std::string file = resolved(env_file != nullptr ? env_file : X509_get_default_cert_file());
+  std::string system_file = resolved(X509_get_default_cert_file());
+  std::string dir = resolved(env_dir != nullptr ? env_dir : X509_get_default_cert_dir());
+  bool own_bundle = file.empty() || file == system_file;
+  if (own_bundle && !dir.empty() && hashed_folder(dir) &&
+      SSL_CTX_load_verify_dir(ctx, dir.c_str()) == 1) {
+    return;
+  }
+  SSL_CTX_set_default_verify_paths(ctx);
+}
+
+std::shared_ptr<ssl::context> build_client_context(const ClientTlsOptions& o) {
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
   SSL_CTX* native = ctx->native_handle();
   // Verification runs in every handshake; its result is read afterwards, so a failure can be
@@ -156,7 +219,7 @@ std::shared_ptr<ssl::context> make_client_context(const ClientTlsOptions& o) {
       throw std::runtime_error("cannot load CA file " + o.ca_file + ": " + openssl_errors());
     }
   } else if (o.ca_pem.empty()) {
-    SSL_CTX_set_default_verify_paths(native);
+    use_system_cas(native);
   }
   if (!o.ca_pem.empty()) add_pem_to_store(native, o.ca_pem);
   if (!o.cert_file.empty()) {
@@ -185,6 +248,37 @@ std::shared_ptr<ssl::context> make_client_context(const ClientTlsOptions& o) {
   return ctx;
 }
 
+// When a file was last changed (0 when it cannot be read): part of a cached context's key.
+long long changed_at(const std::string& path) {
+  struct stat st {};
+  if (path.empty() || stat(path.c_str(), &st) != 0) return 0;
+  return static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
+}
+
+}  // namespace
+
+// Contexts are cached (per thread) by what configures them: loading the system's CA bundle
+// parses every certificate in it, tens of milliseconds that would otherwise be spent on every
+// connect{tls=true} and starttls. SNI and the name checked are set per connection
+// (prepare_client), and client contexts keep no sessions, so a shared one changes nothing.
+std::shared_ptr<ssl::context> make_client_context(const ClientTlsOptions& o) {
+  std::string key;
+  for (const std::string* part :
+       {&o.ca_file, &o.ca_pem, &o.cert_file, &o.key_file, &o.min_version, &o.max_version}) {
+    key += std::to_string(part->size()) + ":" + *part + ";";
+  }
+  for (const std::string* file : {&o.ca_file, &o.cert_file, &o.key_file}) {
+    key += std::to_string(changed_at(*file)) + ";";
+  }
+  thread_local std::map<std::string, std::shared_ptr<ssl::context>> cache;
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  auto ctx = build_client_context(o);  // throws when a file cannot be loaded: nothing cached
+  if (cache.size() >= 32) cache.clear();
+  cache.emplace(std::move(key), ctx);
+  return ctx;
+}
+
 std::shared_ptr<ssl::context> make_server_context(const std::string& cert_file,
                                                   const std::string& key_file,
                                                   std::string& cert_pem) {
@@ -210,6 +304,27 @@ std::shared_ptr<ssl::context> make_server_context(const std::string& cert_file,
   BioPtr bio(BIO_new(BIO_s_mem()));
   PEM_write_bio_X509(bio.get(), SSL_CTX_get0_certificate(native));
   cert_pem = bio_text(bio.get());
+  return ctx;
+}
+
+std::shared_ptr<ssl::context> make_server_context(const std::string& cert_file,
+                                                  const std::string& key_file,
+                                                  std::string& cert_pem,
+                                                  const std::string& profile) {
+  if (profile.empty()) return make_server_context(cert_file, key_file, cert_pem);
+  if (profile != "expired" && profile != "wrong-host") {
+    throw std::runtime_error("unknown certificate profile \"" + profile +
+                             "\" (expired or wrong-host)");
+  }
+  if (!cert_file.empty() || !key_file.empty()) {
+    throw std::runtime_error(
+        "a certificate profile replaces cert= and key=: give one or the other");
+  }
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  const SelfSigned& s = self_signed_profile(profile);
+  SSL_CTX_use_certificate(ctx->native_handle(), s.cert.get());
+  SSL_CTX_use_PrivateKey(ctx->native_handle(), s.key.get());
+  cert_pem = s.pem;
   return ctx;
 }
 

@@ -53,6 +53,14 @@ std::shared_ptr<ssl::context> make_server_context(const std::string& cert_file,
                                                   const std::string& key_file,
                                                   std::string& cert_pem);
 
+/// The same with a `profile` for the on-the-fly certificate: "" (the usual one), "expired" or
+/// "wrong-host" (certificates a client's check must refuse, for tests). A profile goes
+/// without cert_file and key_file.
+std::shared_ptr<ssl::context> make_server_context(const std::string& cert_file,
+                                                  const std::string& key_file,
+                                                  std::string& cert_pem,
+                                                  const std::string& profile);
+
 /// Sets SNI and the name or address to check on a client SSL object before the handshake.
 void prepare_client(SSL* ssl, const ClientTlsOptions& options);
 

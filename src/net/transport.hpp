@@ -31,6 +31,9 @@ class Transport {
   virtual void close() = 0;
   /// Bytes the kernel holds that were not read yet (best effort).
   virtual std::size_t available() { return 0; }
+  /// Writes what the kernel takes at once, without waiting (0 when it takes nothing, on an
+  /// error, or when the transport cannot: the caller then writes asynchronously).
+  virtual std::size_t write_now(asio::const_buffer) { return 0; }
 
   virtual bool can_tls() const { return false; }
   virtual bool is_tls() const { return false; }
@@ -73,6 +76,13 @@ class SocketTransport final : public Transport {
   std::size_t available() override {
     error_code ec;
     std::size_t n = lowest().available(ec);
+    return ec ? 0 : n;
+  }
+  std::size_t write_now(asio::const_buffer buffer) override {
+    if (tls_) return 0;  // a TLS record must not be cut short: asynchronous writes only
+    error_code ec;
+    if (!plain_->non_blocking()) plain_->non_blocking(true, ec);
+    std::size_t n = ec ? 0 : plain_->write_some(buffer, ec);
     return ec ? 0 : n;
   }
   bool can_tls() const override { return true; }

@@ -89,7 +89,18 @@ void push_unit(lua_State* L, const framing::Unit& u, const std::string& framing_
     lua_setfield(L, -2, name);
   };
   push_list(u.lines, "lines");
-  if (!u.literals.empty()) push_list(u.literals, "literals");
+  if (!u.literals.empty()) {
+    push_list(u.literals, "literals");
+  } else if (!u.literal_spans.empty()) {
+    // Literals left in raw by the framer (literals_as_spans): one copy less of each.
+    lua_createtable(L, static_cast<int>(u.literal_spans.size()), 0);
+    for (std::size_t i = 0; i < u.literal_spans.size(); ++i) {
+      auto [offset, length] = u.literal_spans[i];
+      lua_pushlstring(L, u.raw.data() + offset, length);
+      lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+    }
+    lua_setfield(L, -2, "literals");
+  }
   if (!u.violations.empty()) push_list(u.violations, "violations");
 }
 
@@ -97,6 +108,7 @@ struct UnitReader final : Reader {
   framing::Unit unit;
   std::string framing_name;
   bool take(ScriptConn& c, InputBuffer& in, bool) override {
+    c.framer->literals_as_spans(true);  // push_unit takes literals from raw
     framing::Status s = c.framer->next(in, unit, error);
     if (s == framing::Status::error) c.framer->reset();
     if (s == framing::Status::unit) c.log_received(unit.raw);
@@ -155,9 +167,18 @@ void restore_partial(ScriptConn& c) {
   c.net->input().unread(c.framer->take_partial());
 }
 
-// Reads with `reader`: at once when the buffer satisfies it, else waits (yields).
-// Results: the reader's values, or nil and "eof" / "timeout" / "closed".
-int read_with(lua_State* L, std::shared_ptr<Reader> reader, int timeout_idx, const char* op) {
+// Returned by the start_* helpers when they started an operation the task must wait for.
+// The binding then yields (suspend) after the helper has returned: a yield of Lua built as
+// C++ is an exception, and every C++ object still alive on the way costs a stop to clean up.
+constexpr int kWait = -1;
+
+inline int wait_or(lua_State* L, int n) {
+  return n != kWait ? n : suspend(L);
+}
+
+// Reads with `reader`: at once when the buffer satisfies it (returns the results), else starts
+// waiting (returns kWait). Results: the reader's values, or nil and "eof" / "timeout" / "closed".
+int start_read(lua_State* L, std::shared_ptr<Reader> reader, int timeout_idx, const char* op) {
   ScriptConn& c = usable(L, op);
   std::shared_ptr<ScriptConn> conn = check_conn(L);
   if (reader->take(c, c.net->input(), c.net->at_eof())) {
@@ -206,33 +227,50 @@ int read_with(lua_State* L, std::shared_ptr<Reader> reader, int timeout_idx, con
           }
         });
       });
-  return suspend(L);
+  return kWait;
 }
 
 // c:read_reply([timeout]) -> reply | nil, "eof"|"timeout"|"closed"
 int l_read_reply(lua_State* L) {
-  return read_with(L, std::make_shared<UnitReader>(), 2, "read_reply");
+  int n = start_read(L, std::make_shared<UnitReader>(), 2, "read_reply");
+  return wait_or(L, n);  // the temporary reader is gone: nothing to clean up on the way
 }
 
 // c:read_line([timeout]) -> line without its line end | nil, why
 int l_read_line(lua_State* L) {
-  return read_with(L, std::make_shared<LineReader>(), 2, "read_line");
+  int n = start_read(L, std::make_shared<LineReader>(), 2, "read_line");
+  return wait_or(L, n);
 }
 
-// c:read([n], [timeout]) -> n bytes (fewer at the end of the stream) or what is there | nil, why
-int l_read(lua_State* L) {
+int start_read_bytes(lua_State* L) {
   auto reader = std::make_shared<BytesReader>();
   lua_Integer n = luaL_optinteger(L, 2, 0);
   luaL_argcheck(L, n >= 0, 2, "a byte count from 0 up");
   reader->want = static_cast<std::size_t>(n);
-  return read_with(L, reader, 3, "read");
+  return start_read(L, reader, 3, "read");
+}
+
+// c:read([n], [timeout]) -> n bytes (fewer at the end of the stream) or what is there | nil, why
+int l_read(lua_State* L) {
+  int n = start_read_bytes(L);
+  return wait_or(L, n);
 }
 
 //---------------------------------------------------------------------------------------------
 // Writing
 
-int write_bytes(lua_State* L, std::string data, double timeout) {
+// Writes `data`: at once when the socket takes it all (returns the results), else starts an
+// asynchronous write of the rest (returns kWait).
+int start_write(lua_State* L, std::string data, double timeout) {
   ScriptConn& c = *check_conn(L);
+  // What the socket takes at once needs no wait: the conversation goes on without yielding
+  // (a yield of Lua built as C++ is an exception thrown, the costliest step of a send).
+  std::size_t sent = c.net->write_now(data);
+  if (sent == data.size()) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  data.erase(0, sent);
   std::shared_ptr<ScriptConn> conn = check_conn(L);
   Engine& engine = *c.engine;
   Task* task = engine.prepare_wait(L);
@@ -254,7 +292,7 @@ int write_bytes(lua_State* L, std::string data, double timeout) {
           return 2;
         });
       });
-  return suspend(L);
+  return kWait;
 }
 
 // c.last_command: the verb of the line sent last ("MAIL", "RCPT", ...), which --strict uses to
@@ -269,8 +307,7 @@ void remember_command(lua_State* L, std::string_view line) {
   lua_pop(L, 1);
 }
 
-// c:send(line): the line and CRLF. A CR or LF inside would smuggle a second command: refused.
-int l_send(lua_State* L) {
+int start_send(lua_State* L) {
   ScriptConn& c = usable(L, "send");
   std::string_view line = check_bytes(L, 2);
   std::size_t bad = line.find_first_of("\r\n");
@@ -284,15 +321,26 @@ int l_send(lua_State* L) {
   remember_command(L, line);
   std::string data(line);
   data += "\r\n";
-  return write_bytes(L, std::move(data), op_timeout(L, 3, c));
+  return start_write(L, std::move(data), op_timeout(L, 3, c));
+}
+
+// c:send(line): the line and CRLF. A CR or LF inside would smuggle a second command: refused.
+int l_send(lua_State* L) {
+  int n = start_send(L);
+  return wait_or(L, n);
+}
+
+int start_send_raw(lua_State* L) {
+  ScriptConn& c = usable(L, "send_raw");
+  std::string_view bytes = check_bytes(L, 2);
+  c.log_sent_bytes(bytes);
+  return start_write(L, std::string(bytes), op_timeout(L, 3, c));
 }
 
 // c:send_raw(bytes): exactly these bytes.
 int l_send_raw(lua_State* L) {
-  ScriptConn& c = usable(L, "send_raw");
-  std::string_view bytes = check_bytes(L, 2);
-  c.log_sent_bytes(bytes);
-  return write_bytes(L, std::string(bytes), op_timeout(L, 3, c));
+  int n = start_send_raw(L);
+  return wait_or(L, n);
 }
 
 //---------------------------------------------------------------------------------------------

@@ -119,6 +119,13 @@ int l_task_cancel(lua_State* L) {
   return 0;
 }
 
+// The handle is gone: nobody can join the task any more, so it may be forgotten when done.
+int l_task_gc(lua_State* L) {
+  int id = *static_cast<int*>(luaL_checkudata(L, 1, kTaskMeta));
+  Engine::of(L).detach(id);
+  return 0;
+}
+
 int l_task_index(lua_State* L) {
   Task* t = check_task(L);
   const char* key = luaL_checkstring(L, 2);
@@ -272,6 +279,8 @@ void open_core(lua_State* L) {
   luaL_newmetatable(L, kTaskMeta);
   lua_pushcfunction(L, l_task_index);
   lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, l_task_gc);
+  lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
 
   const luaL_Reg globals[] = {{"sleep", protect<l_sleep>},

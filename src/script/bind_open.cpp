@@ -1,9 +1,14 @@
 // Opening connections: connect (TCP, implicit TLS, unix sockets), exec (a program's
 // stdin/stdout), listen and accept (parley as the server).
+#include <poll.h>
+#include <sys/socket.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cerrno>
 #include <cmath>
+#include <optional>
 #include <system_error>
 
 #include "script/conn.hpp"
@@ -93,9 +98,11 @@ void push_connect_error(lua_State* co, const std::string& what) {
 
 // Finishes a connection attempt: wraps the transport, runs the TLS handshake when asked, and
 // wakes the task with the connection or the error.
-void complete(Engine& engine, Task* task, const ConnectSpec& spec,
-              std::unique_ptr<net::Transport> transport, std::string label) {
-  auto conn = make_conn(engine, std::move(transport), label, false, task->id);
+// The script's connection over a transport that has just connected.
+std::shared_ptr<ScriptConn> wrap_connected(Engine& engine, int owner, const ConnectSpec& spec,
+                                           std::unique_ptr<net::Transport> transport,
+                                           const std::string& label) {
+  auto conn = make_conn(engine, std::move(transport), label, false, owner);
   conn->host = spec.host;
   conn->port = spec.port.empty() ? 0 : std::atoi(spec.port.c_str());
   conn->timeout = spec.timeout;
@@ -106,6 +113,12 @@ void complete(Engine& engine, Task* task, const ConnectSpec& spec,
   conn->tls_options = spec.tls_options;
   conn->tls_options.host = spec.host;
   conn->note("connected to " + label);
+  return conn;
+}
+
+void complete(Engine& engine, Task* task, const ConnectSpec& spec,
+              std::unique_ptr<net::Transport> transport, std::string label) {
+  auto conn = wrap_connected(engine, task->id, spec, std::move(transport), label);
   if (!spec.tls) {
     engine.wake(task, [conn](lua_State* co) {
       lua_pushboolean(co, 1);
@@ -188,6 +201,56 @@ void connect_unix(Engine& engine, Task* task, std::shared_ptr<ConnectSpec> spec)
   });
 }
 
+// A port given as digits, or nullopt (a service name is for the resolver).
+std::optional<unsigned short> numeric_port(const std::string& port) {
+  if (port.empty() || port.size() > 5) return std::nullopt;
+  if (port.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  unsigned long v = std::stoul(port);
+  if (v > 65535) return std::nullopt;
+  return static_cast<unsigned short>(v);
+}
+
+// "127.0.0.1:25", or "[::1]:25" (and "name (address:port)" when the script gave a name).
+std::string endpoint_label(const ConnectSpec& spec, const tcp::endpoint& ep) {
+  std::string label = ep.address().is_v6() ? "[" + ep.address().to_string() + "]:" + spec.port
+                                           : ep.address().to_string() + ":" + spec.port;
+  if (spec.host != ep.address().to_string()) label = spec.host + " (" + label + ")";
+  return label;
+}
+
+enum class Now { connected, refused, later };
+
+// On loopback the kernel runs both ends of the handshake within connect(): the connection is
+// up when it returns, and the conversation need not wait for it (a wait is a yield, which is
+// the costliest step of a conversation). Anything else (a name, another address, a handshake
+// still in progress) goes the asynchronous way, with its timeout.
+Now connect_now(const ConnectSpec& spec, tcp::socket& socket, tcp::endpoint& ep,
+                error_code& error) {
+  error_code ec;
+  auto address = asio::ip::make_address(spec.host, ec);
+  auto port = numeric_port(spec.port);
+  if (ec || !port || !address.is_loopback()) return Now::later;
+  ep = tcp::endpoint(address, *port);
+  socket.open(ep.protocol(), ec);
+  if (!ec) socket.non_blocking(true, ec);
+  if (ec) return Now::later;
+  int fd = socket.native_handle();
+  int rc = ::connect(fd, ep.data(), static_cast<socklen_t>(ep.size()));
+  int err = rc == 0 ? 0 : errno;
+  if (err == EINPROGRESS) {
+    pollfd p{fd, POLLOUT, 0};
+    if (::poll(&p, 1, 0) == 1) {
+      socklen_t len = sizeof err;
+      if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = EINPROGRESS;
+    }
+  }
+  if (err == 0) return Now::connected;
+  socket.close(ec);
+  if (err != ECONNREFUSED) return Now::later;
+  error = error_code(err, boost::system::system_category());
+  return Now::refused;
+}
+
 void connect_tcp(Engine& engine, Task* task, std::shared_ptr<ConnectSpec> spec) {
   auto op = std::make_shared<ConnectOp>(engine.io());
   std::string where = spec->host + ":" + spec->port;
@@ -205,52 +268,82 @@ void connect_tcp(Engine& engine, Task* task, std::shared_ptr<ConnectSpec> spec) 
     error_code ignored;
     op->socket.close(ignored);
   });
+  auto connected = [&engine, task, spec, op, where, fail](const error_code& ec,
+                                                          const tcp::endpoint& ep) {
+    op->timer.cancel();
+    if (ec) {
+      return fail(op->timed_out ? "cannot connect to " + where + ": no answer within " +
+                                      seconds_text(spec->timeout) + " s"
+                                : "cannot connect to " + where + ": " + ec.message());
+    }
+    error_code ignored;
+    op->socket.set_option(tcp::no_delay(true), ignored);
+    complete(engine, task, *spec, std::make_unique<net::TcpTransport>(std::move(op->socket)),
+             endpoint_label(*spec, ep));
+  };
+  // An address and a port in digits need no resolver, whose lookups run on a thread of their
+  // own (a hand-over each way per connection): connect at once.
+  error_code numeric;
+  auto address = asio::ip::make_address(spec->host, numeric);
+  if (auto port = numeric_port(spec->port); !numeric && port) {
+    tcp::endpoint ep(address, *port);
+    op->socket.async_connect(ep, [connected, ep](const error_code& ec) { connected(ec, ep); });
+    return;
+  }
   op->resolver.async_resolve(
       spec->host, spec->port,
-      [&engine, task, spec, op, where, fail](const error_code& ec,
-                                             tcp::resolver::results_type results) {
+      [spec, op, fail, connected](const error_code& ec, tcp::resolver::results_type results) {
         if (ec) {
           op->timer.cancel();
           return fail(op->timed_out ? "cannot resolve " + spec->host + ": no answer within " +
                                           seconds_text(spec->timeout) + " s"
                                     : "cannot resolve " + spec->host + ": " + ec.message());
         }
-        asio::async_connect(
-            op->socket, results,
-            [&engine, task, spec, op, where, fail](const error_code& ec, const tcp::endpoint& ep) {
-              op->timer.cancel();
-              if (ec) {
-                return fail(op->timed_out ? "cannot connect to " + where + ": no answer within " +
-                                                seconds_text(spec->timeout) + " s"
-                                          : "cannot connect to " + where + ": " + ec.message());
-              }
-              error_code ignored;
-              op->socket.set_option(tcp::no_delay(true), ignored);
-              std::string label = ep.address().is_v6()
-                                      ? "[" + ep.address().to_string() + "]:" + spec->port
-                                      : ep.address().to_string() + ":" + spec->port;
-              if (spec->host != ep.address().to_string()) label = spec->host + " (" + label + ")";
-              complete(engine, task, *spec,
-                       std::make_unique<net::TcpTransport>(std::move(op->socket)), label);
-            });
+        asio::async_connect(op->socket, results, connected);
       });
 }
 
 // connect(host, port [, options]) or connect{host=, port=, tls=, sni=, verify=, ca=, ...}
-int l_connect(lua_State* L) {
+// Returns 1 with the connection pushed when it is up at once (plain TCP on loopback), else
+// starts connecting and returns -1: the caller waits.
+int start_connect(lua_State* L) {
   Engine& engine = Engine::of(L);
   auto spec = std::make_shared<ConnectSpec>(read_spec(L, engine));
   if (!framing::make_framer(spec->framing, spec->limits)) {
     luaL_error(L, "connect: unknown framing \"%s\"", spec->framing.c_str());
   }
   if (spec->tls) net::make_client_context(spec->tls_options);  // a bad ca= fails here, at once
+  Task* running = Engine::task_of(L);
+  if (running != nullptr && spec->path.empty() && !spec->tls) {
+    tcp::socket socket(engine.io());
+    tcp::endpoint ep;
+    error_code refused;
+    Now now = connect_now(*spec, socket, ep, refused);
+    if (now == Now::refused) {
+      raise(L, kNetworkError, "network",
+            "cannot connect to " + spec->host + ":" + spec->port + ": " + refused.message());
+    }
+    if (now == Now::connected) {
+      error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      std::string label = endpoint_label(*spec, ep);
+      push_conn(L, wrap_connected(engine, running->id, *spec,
+                                  std::make_unique<net::TcpTransport>(std::move(socket)), label));
+      return 1;
+    }
+  }
   Task* task = engine.prepare_wait(L);
   if (!spec->path.empty()) {
     connect_unix(engine, task, spec);
   } else {
     connect_tcp(engine, task, spec);
   }
-  return suspend(L);
+  return -1;
+}
+
+int l_connect(lua_State* L) {
+  int n = start_connect(L);
+  return n >= 0 ? n : suspend(L);  // after start_connect: nothing left to clean up on the way
 }
 
 // exec{"program", "arg", ..., framing=, timeout=}: talk to a program over its stdin/stdout.

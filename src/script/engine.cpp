@@ -28,30 +28,45 @@ void loop_guard(lua_State* L, lua_Debug*) {
   double limit = Engine::of(L).options().timeout;
   double ran = std::chrono::duration<double>(Clock::now() - t->resumed_at).count();
   if (ran > limit) {
-    char msg[160];
-    std::snprintf(msg, sizeof msg,
-                  "the script ran %.0f s without waiting on the network (an endless loop?); "
-                  "stopped at the %.0f s timeout",
-                  ran, limit);
-    raise(L, kScriptError, "script", msg);
+    char ran_text[32];
+    std::snprintf(ran_text, sizeof ran_text, "%.3g", ran);
+    raise(L, kScriptError, "script",
+          std::string("the script ran ") + ran_text +
+              " s without waiting on the network (an endless loop?); stopped at the " +
+              seconds_text(limit) + " s timeout");
   }
 }
 
 // Error object at `idx` as text: "where: message".
+// The string at `idx` with every byte (NULs included), or `fallback`.
+std::string bytes_at(lua_State* L, int idx, const char* fallback) {
+  std::size_t len = 0;
+  const char* s = lua_isstring(L, idx) ? lua_tolstring(L, idx, &len) : nullptr;
+  return s != nullptr ? std::string(s, len) : std::string(fallback);
+}
+
 std::string error_text(lua_State* L, int idx) {
   idx = lua_absindex(L, idx);
   if (lua_istable(L, idx)) {
     lua_getfield(L, idx, "where");
     lua_getfield(L, idx, "message");
-    std::string where_s = lua_isstring(L, -2) ? lua_tostring(L, -2) : "";
-    std::string msg = lua_isstring(L, -1) ? lua_tostring(L, -1) : "(no message)";
+    std::string where_s = bytes_at(L, -2, "");
+    std::string msg = bytes_at(L, -1, "(no message)");
     lua_pop(L, 2);
     return where_s.empty() ? msg : where_s + ": " + msg;
   }
-  const char* s = luaL_tolstring(L, idx, nullptr);
-  std::string out = s != nullptr ? s : "(error object is not a string)";
+  std::size_t len = 0;
+  const char* s = luaL_tolstring(L, idx, &len);
+  std::string out = s != nullptr ? std::string(s, len) : "(error object is not a string)";
   lua_pop(L, 1);
   return out;
+}
+
+// "parley: TEXT" on stderr, every byte of it (a reply with NUL bytes must not cut the message).
+void say(const std::string& text) {
+  std::string line = "parley: " + text + "\n";
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
 }
 
 int error_exit(lua_State* L, int idx) {
@@ -229,11 +244,38 @@ void Engine::finish(Task* t, int status, int nresults) {
   } else if (t->failed && joiners.empty() && !stopping_ && !t->reported) {
     // Nobody waits for it: say so now, the user needs to see why it ended.
     lua_rawgeti(L_, LUA_REGISTRYINDEX, t->result_ref);
-    std::fprintf(stderr, "parley: spawned conversation %d failed: %s\n", t->id,
-                 transcript_.mask(error_text(L_, -1)).c_str());
+    say("spawned conversation " + std::to_string(t->id) +
+        " failed: " + transcript_.mask(error_text(L_, -1)));
     lua_pop(L_, 1);
     t->reported = true;
   }
+  release_if_detached(t);
+}
+
+void Engine::detach(int id) {
+  Task* t = find_task(id);
+  if (t == nullptr) return;
+  t->detached = true;
+  if (t->finished) release_if_detached(t);
+}
+
+// Forgets the task from a handler of its own: the caller (a __gc, a finish() with joiners to
+// wake) may still be using it.
+void Engine::release_if_detached(Task* t) {
+  if (!t->detached || t->cancelled || t->id == 1 || stopping_) return;
+  boost::asio::post(io_, [this, id = t->id] {
+    Task* task = find_task(id);
+    if (task != nullptr && !stopping_) release_now_if_detached(task);
+  });
+}
+
+void Engine::release_now_if_detached(Task* t) {
+  if (t->running) return;
+  if (t->failed) {
+    if (!t->reported) return;  // said at the end of the run
+    if (!t->joined && unjoined_exit_ == kOk) unjoined_exit_ = t->exit;
+  }
+  release(t);
 }
 
 int Engine::add_canceller(std::function<void()> cancel, int owner) {
@@ -304,10 +346,11 @@ void Engine::cancel(Task* task, const std::string& why) {
     }
   }
   for (int id : doomed) {
-    Task* t = tasks_[id].get();
-    if (t->finished || t->running) continue;
+    Task* t = find_task(id);
+    if (t == nullptr || t->finished || t->running) continue;
     luaL_checkstack(t->co, 4, "cancel");
     push_error(t->co, kFailed, "cancelled", why);
+    t->cancelled = true;
     t->joined = true;  // cancelled on purpose: not an unnoticed failure
     t->reported = true;
     finish(t, LUA_ERRRUN, 0);
@@ -362,9 +405,10 @@ int Engine::run_main(int load_status) {
     return kScriptError;
   }
   int unjoined = report_unjoined_failures();
+  if (unjoined == kOk) unjoined = unjoined_exit_;
   if (!main->failed) return unjoined != kOk ? unjoined : late_failure_;
   lua_rawgeti(L_, LUA_REGISTRYINDEX, main->result_ref);
-  std::fprintf(stderr, "parley: %s\n", transcript_.mask(error_text(L_, -1)).c_str());
+  say(transcript_.mask(error_text(L_, -1)));
   lua_pop(L_, 1);
   return main->exit;
 }
@@ -375,8 +419,8 @@ int Engine::report_unjoined_failures() {
     if (id == 1 || !t->failed || t->joined) continue;
     if (!t->reported) {
       lua_rawgeti(L_, LUA_REGISTRYINDEX, t->result_ref);
-      std::fprintf(stderr, "parley: spawned conversation %d failed: %s\n", id,
-                   transcript_.mask(error_text(L_, -1)).c_str());
+      say("spawned conversation " + std::to_string(id) +
+          " failed: " + transcript_.mask(error_text(L_, -1)));
       lua_pop(L_, 1);
       t->reported = true;
     }

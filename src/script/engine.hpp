@@ -45,6 +45,8 @@ struct Task {
   bool failed = false;
   bool joined = false;
   bool reported = false;
+  bool detached = false;   ///< its handle was collected: nobody can join it any more
+  bool cancelled = false;  ///< ended by cancel(): completions may still be on their way
   int exit = 0;
   Clock::time_point resumed_at;
   std::vector<std::function<void()>> on_finish;  ///< joiners
@@ -100,6 +102,14 @@ class Engine {
   /// Ends a task and every task it spawned (that has not finished) with an error saying
   /// `why`, and closes what they opened. Their joiners are woken with that error.
   void cancel(Task* task, const std::string& why);
+  /// Forgets a finished task that nobody will join, and its results (parley load reaps every
+  /// conversation so that a long run does not grow). Only for a task that ended by itself,
+  /// not by cancel(): a cancelled task may still have completions on their way to it.
+  /// Defined in engine_release.cpp.
+  void release(Task* task);
+  /// The script dropped the handle of task `id`: once finished it is forgotten (a server
+  /// spawning a conversation per client must not grow without end).
+  void detach(int id);
 
   int next_connection_id() { return ++connections_; }
 
@@ -149,6 +159,10 @@ class Engine {
   bool interrupted_ = false;
   int exit_override_ = -1;
   int late_failure_ = 0;
+  int unjoined_exit_ = 0;  ///< of failed tasks already forgotten
+
+  void release_if_detached(Task* task);
+  void release_now_if_detached(Task* task);
   std::map<int, int> conn_owner_;
   std::map<int, std::vector<std::string>> captured_;
 

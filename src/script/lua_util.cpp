@@ -87,8 +87,6 @@ void init_metatables(lua_State* L) {
   lua_pop(L, 1);
 }
 
-namespace {
-
 int resume_k(lua_State* L, int, lua_KContext base) {
   int first = static_cast<int>(base) + 1;
   if (!lua_toboolean(L, first)) {
@@ -97,8 +95,6 @@ int resume_k(lua_State* L, int, lua_KContext base) {
   }
   return lua_gettop(L) - first;
 }
-
-}  // namespace
 
 std::chrono::steady_clock::time_point deadline_after(double seconds) {
   using Clock = std::chrono::steady_clock;
@@ -111,10 +107,6 @@ std::string seconds_text(double seconds) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g", seconds);
   return buf;
-}
-
-int suspend(lua_State* L) {
-  return lua_yieldk(L, 0, lua_gettop(L), resume_k);
 }
 
 void push_error(lua_State* L, int exit, const char* kind, const std::string& message) {

@@ -31,9 +31,14 @@ bool is_secret(lua_State* L, int idx);
 /// Pushes a new secret holding `value` and registers it for masking.   [-0, +1, m]
 void push_secret(lua_State* L, std::string_view value);
 
+/// The continuation of suspend(): returns the results a completion pushed, or raises its error.
+int resume_k(lua_State* L, int status, lua_KContext base);
 /// Yields the running task (after Engine::prepare_wait and starting the operation). The
 /// completion pushes `true, results...` (returned to the script) or `false, error` (raised).
-int suspend(lua_State* L);
+/// Inline: a yield unwinds the C++ stack like an exception, and each frame on the way costs.
+inline int suspend(lua_State* L) {
+  return lua_yieldk(L, 0, lua_gettop(L), resume_k);
+}
 
 /// Option-table readers: nil when the field is absent.                  [-0, +0, v]
 std::optional<std::string> opt_string_field(lua_State* L, int table, const char* name);
@@ -42,15 +47,15 @@ std::optional<bool> opt_bool_field(lua_State* L, int table, const char* name);
 
 /// Calls f(L), turning a C++ exception into a Lua error (script error, exit 2) so that no
 /// exception crosses into Lua. Lua's own errors and yields pass through untouched.
+/// (Nothing with a destructor lives across F: a yield inside F unwinds through here, and a
+/// cleanup on the way would make every yield stop and resume the unwinding.)
 template <int (*F)(lua_State*)>
 int protect(lua_State* L) {
-  std::string what;
   try {
     return F(L);
   } catch (const std::exception& e) {
-    what = e.what();
+    raise(L, 2, "script", e.what());
   }
-  raise(L, 2, "script", what);
 }
 
 }  // namespace parley::script

@@ -1,0 +1,326 @@
+// parley load: runs a conversation script many times at once and reports throughput,
+// failures by cause and latency percentiles; parley load --merge adds up results of shards.
+//
+// The work is split over threads (one per core by default), each with its own Engine (own
+// io_context and Lua state): concurrency, count and rate are divided between them and their
+// results merged. --shard I/N first takes the I-th part of the whole load, so that N machines
+// together run what one would.
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "cli/cli.hpp"
+#include "load/runner.hpp"
+
+namespace parley::cli {
+
+namespace {
+
+using load::Clock;
+
+struct LoadFlags {
+  long concurrency = 1;
+  std::optional<std::uint64_t> count;
+  std::optional<double> duration;
+  std::optional<double> rate;
+  long threads = 0;  // 0: one per core
+  long shard = 0;
+  long shards = 0;
+  bool json = false;
+  bool merge = false;
+};
+
+// "30", "30s", "500ms", "5m", "1h"
+double parse_duration(const std::string& flag, const std::string& value) {
+  std::size_t digits = value.find_first_not_of("0123456789.");
+  std::string number = value.substr(0, digits);
+  std::string unit = digits == std::string::npos ? "" : value.substr(digits);
+  double scale = unit.empty() || unit == "s" ? 1
+                 : unit == "ms"              ? 0.001
+                 : unit == "m"               ? 60
+                 : unit == "h"               ? 3600
+                                             : -1;
+  if (scale < 0 || number.empty()) {
+    throw UsageError(flag + " wants seconds (30, 30s, 500ms, 5m, 1h), not \"" + value + "\"");
+  }
+  return parse_seconds(flag, number) * scale;
+}
+
+double parse_rate(const std::string& flag, const std::string& value) {
+  char* end = nullptr;
+  double v = std::strtod(value.c_str(), &end);
+  if (end == value.c_str() || *end != '\0' || !(v > 0) || v > 1e9) {
+    throw UsageError(flag + " wants conversations per second above 0, not \"" + value + "\"");
+  }
+  return v;
+}
+
+void parse_shard(const std::string& value, LoadFlags& f) {
+  std::size_t slash = value.find('/');
+  if (slash == std::string::npos) throw UsageError("--shard wants I/N, e.g. 1/4");
+  f.shard = parse_count("--shard", value.substr(0, slash));
+  f.shards = parse_count("--shard", value.substr(slash + 1));
+  if (f.shard > f.shards) throw UsageError("--shard I/N wants I between 1 and N");
+}
+
+/// The `index`-th (0-based) of `parts` near-equal parts of `total`.
+std::uint64_t part_of(std::uint64_t total, std::uint64_t parts, std::uint64_t index) {
+  return total / parts + (index < total % parts ? 1 : 0);
+}
+
+/// Where the `index`-th part starts.
+std::uint64_t part_start(std::uint64_t total, std::uint64_t parts, std::uint64_t index) {
+  return index * (total / parts) + std::min(index, total % parts);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UsageError("cannot read " + path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+int merge(const std::vector<std::string>& rest) {
+  bool json = false;
+  std::vector<std::string> files;
+  for (const auto& a : rest) {
+    if (a == "--json") {
+      json = true;
+    } else {
+      files.push_back(a);
+    }
+  }
+  if (files.empty())
+    throw UsageError("load --merge: which result files? (from parley load --json)");
+  load::Results total;
+  total.settings.parts = 0;
+  for (const auto& f : files) {
+    load::Results part;
+    try {
+      part = load::Results::from_json(read_file(f));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "parley: %s: %s\n", f.c_str(), e.what());
+      return 2;
+    }
+    total.merge_part(part);
+  }
+  std::string out = json ? total.to_json() : total.to_text();
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return total.failed > 0 ? 1 : 0;
+}
+
+std::atomic<bool> g_interrupted{false};
+
+extern "C" void on_sigint(int) {
+  g_interrupted.store(true);
+  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
+}
+
+void show_progress(const std::vector<std::unique_ptr<load::Runner>>& runners,
+                   Clock::time_point start, std::uint64_t& last_done, Clock::time_point& last_at) {
+  std::uint64_t ok = 0, failed = 0, running = 0;
+  for (const auto& r : runners) {
+    ok += r->progress().ok.load(std::memory_order_relaxed);
+    failed += r->progress().failed.load(std::memory_order_relaxed);
+    running += r->progress().running.load(std::memory_order_relaxed);
+  }
+  Clock::time_point now = Clock::now();
+  double since = std::chrono::duration<double>(now - last_at).count();
+  double rate = since > 0 ? static_cast<double>(ok + failed - last_done) / since : 0;
+  last_done = ok + failed;
+  last_at = now;
+  double t = std::chrono::duration<double>(now - start).count();
+  std::fprintf(stderr, "\r\033[K%7.1f s  %llu done  %.0f/s  %llu failed  %llu running", t,
+               static_cast<unsigned long long>(ok + failed), rate,
+               static_cast<unsigned long long>(failed), static_cast<unsigned long long>(running));
+  std::fflush(stderr);
+}
+
+int run_load(Common& c, const LoadFlags& f) {
+  const std::string script = c.rest[0];
+  if (access(script.c_str(), R_OK) != 0) throw UsageError("cannot read the script " + script);
+  std::FILE* transcript_file = setup_transcript(c);
+  // The transcript of thousands of conversations is noise: only with -v or --transcript.
+  c.options.transcript.enabled = c.options.verbose || transcript_file != nullptr;
+
+  // This process's part of the whole load (--shard), then each thread's part of that.
+  auto shards = static_cast<std::uint64_t>(f.shards > 0 ? f.shards : 1);
+  auto shard = static_cast<std::uint64_t>(f.shard > 0 ? f.shard - 1 : 0);
+  auto concurrency = part_of(static_cast<std::uint64_t>(f.concurrency), shards, shard);
+  if (concurrency == 0) {
+    throw UsageError("-c " + std::to_string(f.concurrency) + " is less than the " +
+                     std::to_string(shards) + " shards: each shard needs at least 1");
+  }
+  std::optional<std::uint64_t> count;
+  std::uint64_t count_offset = 0;
+  if (f.count) {
+    count = part_of(*f.count, shards, shard);
+    count_offset = part_start(*f.count, shards, shard);
+  }
+  std::optional<double> rate;
+  if (f.rate) rate = *f.rate / static_cast<double>(shards);
+
+  unsigned cores = std::thread::hardware_concurrency();
+  std::uint64_t threads =
+      f.threads > 0 ? static_cast<std::uint64_t>(f.threads) : (cores > 0 ? cores : 1);
+  threads = std::min(threads, concurrency);
+  if (count) threads = std::max<std::uint64_t>(1, std::min(threads, *count));
+
+  std::vector<std::unique_ptr<load::Runner>> runners;
+  for (std::uint64_t t = 0; t < threads; ++t) {
+    load::Share s;
+    s.thread = static_cast<int>(t);
+    s.threads = static_cast<int>(threads);
+    s.shard = f.shard;
+    s.shards = f.shards;
+    s.concurrency = static_cast<long>(part_of(concurrency, threads, t));
+    s.timeout = c.options.timeout;
+    if (count) {
+      // Numbers 1..n over the whole run: shard blocks, interleaved between threads.
+      s.count = part_of(*count, threads, t);
+      s.first_number = count_offset + 1 + t;
+      s.number_stride = threads;
+    } else {
+      s.first_number = (shard + 1) + shards * t;
+      s.number_stride = shards * threads;
+    }
+    if (rate) {
+      s.rate = *rate / static_cast<double>(threads);
+      // Threads (and shards) take turns: their schedules are offset, not simultaneous.
+      s.phase = static_cast<double>(shard + shards * t) / *f.rate;
+    }
+    runners.push_back(std::make_unique<load::Runner>(c.options, script, s));
+  }
+
+  // Every thread starts on the same clock, a moment from now (engines start in ~1 ms).
+  Clock::time_point start = Clock::now() + std::chrono::milliseconds(5);
+  double started_at =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count() +
+      0.005;
+  std::optional<Clock::time_point> end;
+  if (f.duration)
+    end = start +
+          std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(*f.duration));
+
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::size_t finished = 0;
+  g_interrupted.store(false);
+  auto old_handler = std::signal(SIGINT, on_sigint);
+  std::vector<std::thread> workers;
+  for (auto& r : runners) {
+    load::Runner* runner = r.get();
+    workers.emplace_back([&, runner] {
+      runner->run(start, end);
+      std::lock_guard<std::mutex> lock(mutex);
+      ++finished;
+      cv.notify_all();
+    });
+  }
+  bool progress = !c.options.quiet && !c.options.verbose && isatty(fileno(stderr)) != 0 &&
+                  transcript_file == nullptr;
+  bool stopped = false;
+  std::uint64_t last_done = 0;
+  Clock::time_point last_at = start;
+  Clock::time_point next_progress = Clock::now() + std::chrono::milliseconds(500);
+  {
+    std::unique_lock<std::mutex> lock(mutex);
+    while (finished < runners.size()) {
+      cv.wait_for(lock, std::chrono::milliseconds(100));
+      if (g_interrupted.load() && !stopped) {
+        stopped = true;
+        for (auto& r : runners) r->stop();
+      }
+      if (progress && Clock::now() >= next_progress && finished < runners.size()) {
+        lock.unlock();
+        show_progress(runners, start, last_done, last_at);
+        lock.lock();
+        next_progress += std::chrono::milliseconds(500);
+      }
+    }
+  }
+  for (auto& w : workers) w.join();
+  std::signal(SIGINT, old_handler == SIG_ERR ? SIG_DFL : old_handler);
+  if (progress) std::fputs("\r\033[K", stderr);
+  if (transcript_file != nullptr) std::fclose(transcript_file);
+
+  for (auto& r : runners) {
+    if (!r->error().empty()) {
+      std::fprintf(stderr, "parley: %s\n", r->error().c_str());
+      return 2;
+    }
+  }
+  load::Results total;
+  for (auto& r : runners) total.merge(r->results());
+  load::Settings& st = total.settings;
+  st.script = script;
+  st.concurrency = static_cast<long>(concurrency);
+  st.threads = static_cast<long>(threads);
+  st.count = count;
+  st.duration = f.duration;
+  st.rate = rate;
+  st.timeout = c.options.timeout;
+  st.shard = f.shard;
+  st.shards = f.shards;
+  total.started_at = started_at;
+  std::string out = f.json ? total.to_json() : total.to_text();
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  std::fflush(stdout);
+  if (stopped) return 1;
+  return total.failed > 0 ? 1 : 0;
+}
+
+int load_command(const std::vector<std::string>& args) {
+  LoadFlags f;
+  Common c = parse_common(args, [&f](const std::string& flag, const auto& value) {
+    if (flag == "-c" || flag == "--concurrency") {
+      f.concurrency = parse_count(flag, value());
+    } else if (flag == "-n" || flag == "--count") {
+      f.count = static_cast<std::uint64_t>(parse_count(flag, value()));
+    } else if (flag == "--duration") {
+      f.duration = parse_duration(flag, value());
+    } else if (flag == "--rate") {
+      f.rate = parse_rate(flag, value());
+    } else if (flag == "--threads" || flag == "-j") {
+      f.threads = parse_count(flag, value());
+    } else if (flag == "--shard") {
+      parse_shard(value(), f);
+    } else if (flag == "--json") {
+      f.json = true;
+    } else if (flag == "--merge") {
+      f.merge = true;
+    } else {
+      return false;
+    }
+    return true;
+  });
+  if (f.merge) {
+    std::vector<std::string> rest = c.rest;
+    if (f.json) rest.push_back("--json");
+    return merge(rest);
+  }
+  if (c.rest.empty()) throw UsageError("load: no script given");
+  if (!f.count && !f.duration) {
+    throw UsageError("load: give -n COUNT or --duration S (or both): a load always ends");
+  }
+  take_args(c, 1);
+  return run_load(c, f);
+}
+
+RegisterCommand load_registration{
+    "load",
+    "load -c N (-n COUNT | --duration S) [--rate R] [--json] [--shard I/N] [--threads T]\n"
+    "              SCRIPT [NAME=VALUE ...]   run the script's conversation many times at once\n"
+    "  parley load --merge [--json] RESULT.json ...   add up results of shards (from --json)",
+    load_command};
+
+}  // namespace
+
+}  // namespace parley::cli

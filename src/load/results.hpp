@@ -1,0 +1,75 @@
+// What a load run measured: conversations done, failures by cause, latency histograms per
+// conversation and per named step. Results of threads, shards and files merge exactly.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "load/histogram.hpp"
+
+namespace parley::load {
+
+/// How a run was asked for (shown in reports, summed or maxed when merging).
+struct Settings {
+  std::string script;
+  long concurrency = 0;
+  long threads = 0;
+  std::optional<std::uint64_t> count;  ///< -n
+  std::optional<double> duration;      ///< --duration
+  std::optional<double> rate;          ///< --rate, conversations/s
+  double timeout = 0;
+  long shard = 0;  ///< 1-based; 0 when not sharded
+  long shards = 0;
+  long parts = 1;  ///< result sets merged into this one (merge_part: start from 0)
+};
+
+struct StepStats {
+  std::uint64_t ok = 0;
+  std::uint64_t failed = 0;  ///< conversations that failed while inside this step
+  long order = 0;            ///< first use, for listing steps in script order
+  Histogram latency;         ///< steps that completed, microseconds
+};
+
+struct Failure {
+  std::uint64_t count = 0;
+  std::string example;  ///< the first message seen (first line)
+};
+
+struct Results {
+  Settings settings;
+  double started_at = 0;  ///< unix time
+  double elapsed = 0;     ///< seconds, first start to the end of the run
+  std::uint64_t ok = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t interrupted = 0;  ///< running when --duration ended (or on Ctrl-C)
+  Histogram latency;              ///< successful conversations, microseconds
+  Histogram failed_latency;       ///< failed conversations, microseconds
+  /// (cause, step) -> count and an example. Causes: "reply 550", "timeout", "connect", ...
+  std::map<std::pair<std::string, std::string>, Failure> failures;
+  std::map<std::string, StepStats> steps;
+
+  std::uint64_t done() const { return ok + failed; }
+  double throughput() const { return elapsed > 0 ? static_cast<double>(done()) / elapsed : 0; }
+
+  /// Adds another part of the same load (a thread, a shard): counts and histograms add up,
+  /// elapsed is the longest part's.
+  void merge(const Results& other);
+  /// The same, for runs merged from files: settings add up too (concurrency, count, rate).
+  void merge_part(const Results& other);
+
+  std::string to_json() const;
+  /// Reads what to_json wrote; throws json::ParseError (or std::runtime_error) when the text
+  /// is not a parley load result.
+  static Results from_json(const std::string& text);
+  /// The human report.
+  std::string to_text() const;
+};
+
+/// "1.23 ms", "850 us", "2.5 s".
+std::string format_micros(std::uint64_t us);
+
+}  // namespace parley::load

@@ -1,0 +1,15 @@
+-- One SMTP transaction, each command a named step; conversation number n mails rN@test.example.
+local n = ...
+local c = step("connect", connect, "127.0.0.1", args.port)
+step("greeting", function() c:expect(220) end)
+step("ehlo", function() c:send("EHLO load.test"); c:expect(250) end)
+step("mail", function() c:send("MAIL FROM:<load@test.example>"); c:expect(250) end)
+step("rcpt", function() c:send("RCPT TO:<r" .. n .. "@test.example>"); c:expect(250) end)
+step("data", function()
+  c:send("DATA")
+  c:expect(354)
+  c:send_raw("Subject: load " .. n .. "\r\n\r\nhello\r\n.\r\n")
+  c:expect(250)
+end)
+step("quit", function() c:send("QUIT"); c:expect(221) end)
+c:close()
