@@ -998,9 +998,16 @@ function Session:list(ref, pattern, opts)
 end
 
 --- STATUS: counters of a mailbox without selecting it.
--- @param items array of names (default MESSAGES, RECENT, UIDNEXT, UIDVALIDITY, UNSEEN)
+-- @param items array of names, or a string such as "(MESSAGES UNSEEN)" (default MESSAGES,
+--   RECENT, UIDNEXT, UIDVALIDITY, UNSEEN)
 -- @return a table item -> number and the tagged result
 function Session:status(name, items, opts)
+  if type(items) == "string" then
+    local words = {}
+    for w in items:gmatch("[%w%-%.]+") do words[#words + 1] = w end
+    items = words
+  end
+  if items ~= nil and #items == 0 then misuse("STATUS: no item asked for") end
   items = items or { "MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN" }
   local list = {}
   for i, it in ipairs(items) do list[i] = M.atom(it) end
