@@ -360,6 +360,26 @@ void read_tls_options(lua_State* L, int idx, net::ClientTlsOptions& o) {
 
 }  // namespace
 
+std::string settle_handshake(ScriptConn& conn, const net::Outcome& o, double timeout, bool check) {
+  if (o.end != net::End::done) {
+    std::string why = o.end == net::End::timeout
+                          ? "it did not finish within " + seconds_text(timeout) + " s"
+                      : o.end == net::End::closed ? "the connection was closed"
+                                                  : o.error;
+    conn.net->close();
+    return "TLS handshake with " + conn.label + " failed: " + why;
+  }
+  conn.facts = net::collect_facts(conn.net->transport().native_ssl());
+  conn.framer->reset();
+  conn.note(describe_handshake(*conn.facts, check));
+  const net::TlsFacts& f = *conn.facts;
+  if (!check || f.verified) return {};
+  conn.net->close();
+  return "the certificate of " + conn.label + " did not pass the check: " + f.verify_error +
+         " (subject " + f.subject + ", issuer " + f.issuer +
+         "). To go on anyway pass verify=false; to trust its issuer pass ca=FILE.";
+}
+
 std::string describe_handshake(const net::TlsFacts& f, bool checked) {
   std::string s = "TLS " + f.version + " " + f.cipher;
   if (f.has_peer_cert) {
@@ -455,42 +475,20 @@ int l_starttls(lua_State* L) {
   }
   Engine& engine = *c.engine;
   Task* task = engine.prepare_wait(L);
-  c.net->handshake(
-      ctx, c.server_role ? nullptr : client.get(), deadline_after(timeout),
-      [conn, client, task, &engine, timeout](const net::Outcome& o) {
-        if (o.end == net::End::done) {
-          conn->facts = net::collect_facts(conn->net->transport().native_ssl());
-          conn->framer->reset();
-          conn->note(describe_handshake(*conn->facts, client->verify && !conn->server_role));
-        }
-        engine.wake(task, [conn, client, o, timeout](lua_State* co) {
-          if (o.end != net::End::done) {
-            lua_pushboolean(co, 0);
-            std::string why = o.end == net::End::timeout
-                                  ? "it did not finish within " + seconds_text(timeout) + " s"
-                              : o.end == net::End::closed ? "the connection was closed"
-                                                          : o.error;
-            conn->net->close();
-            push_error(co, kNetworkError, "tls",
-                       "TLS handshake with " + conn->label + " failed: " + why);
-            return 2;
-          }
-          const net::TlsFacts& f = *conn->facts;
-          if (!conn->server_role && client->verify && !f.verified) {
-            conn->net->close();
-            lua_pushboolean(co, 0);
-            push_error(co, kNetworkError, "tls",
-                       "the certificate of " + conn->label + " did not pass the check: " +
-                           f.verify_error + " (subject " + f.subject + ", issuer " + f.issuer +
-                           "). To go on anyway pass verify=false; to trust its issuer pass "
-                           "ca=FILE.");
-            return 2;
-          }
-          lua_pushboolean(co, 1);
-          push_facts(co, f);
-          return 2;
-        });
-      });
+  c.net->handshake(ctx, c.server_role ? nullptr : client.get(), deadline_after(timeout),
+                   [conn, client, task, &engine, timeout](const net::Outcome& o) {
+                     bool check = client->verify && !conn->server_role;
+                     std::string failure = settle_handshake(*conn, o, timeout, check);
+                     engine.wake(task, [conn, failure](lua_State* co) {
+                       lua_pushboolean(co, failure.empty() ? 1 : 0);
+                       if (failure.empty()) {
+                         push_facts(co, *conn->facts);
+                       } else {
+                         push_error(co, kNetworkError, "tls", failure);
+                       }
+                       return 2;
+                     });
+                   });
   return suspend(L);
 }
 

@@ -96,6 +96,27 @@ void push_connect_error(lua_State* co, const std::string& what) {
   push_error(co, kNetworkError, "network", what);
 }
 
+// Runs the TLS handshake of a connection being opened (client side when `client` is given),
+// then wakes the task with the connection, or with why it cannot be used.
+void handshake_then_wake(Engine& engine, Task* task, std::shared_ptr<ScriptConn> conn,
+                         std::shared_ptr<net::ssl::context> ctx,
+                         const net::ClientTlsOptions* client, double timeout) {
+  bool check = client != nullptr && client->verify;
+  conn->net->handshake(std::move(ctx), client, deadline_after(timeout),
+                       [conn, task, &engine, timeout, check](const net::Outcome& o) {
+                         std::string failure = settle_handshake(*conn, o, timeout, check);
+                         engine.wake(task, [conn, failure](lua_State* co) {
+                           lua_pushboolean(co, failure.empty() ? 1 : 0);
+                           if (failure.empty()) {
+                             push_conn(co, conn);
+                           } else {
+                             push_error(co, kNetworkError, "tls", failure);
+                           }
+                           return 2;
+                         });
+                       });
+}
+
 // Finishes a connection attempt: wraps the transport, runs the TLS handshake when asked, and
 // wakes the task with the connection or the error.
 // The script's connection over a transport that has just connected.
@@ -140,39 +161,7 @@ void complete(Engine& engine, Task* task, const ConnectSpec& spec,
     });
     return;
   }
-  double timeout = spec.timeout;
-  conn->net->handshake(
-      ctx, &conn->tls_options, deadline_after(timeout),
-      [conn, task, &engine, timeout](const net::Outcome& o) {
-        if (o.end == net::End::done) {
-          conn->facts = net::collect_facts(conn->net->transport().native_ssl());
-          conn->note(describe_handshake(*conn->facts, conn->tls_options.verify));
-        }
-        engine.wake(task, [conn, o, timeout](lua_State* co) {
-          if (o.end != net::End::done) {
-            conn->net->close();
-            push_connect_error(co,
-                               "TLS handshake with " + conn->label + " failed: " +
-                                   (o.end == net::End::timeout
-                                        ? "it did not finish within " + seconds_text(timeout) + " s"
-                                        : o.error));
-            return 2;
-          }
-          const net::TlsFacts& f = *conn->facts;
-          if (conn->tls_options.verify && !f.verified) {
-            conn->net->close();
-            push_connect_error(co, "the certificate of " + conn->label +
-                                       " did not pass the check: " + f.verify_error + " (subject " +
-                                       f.subject + ", issuer " + f.issuer +
-                                       "). To go on anyway pass verify=false; to trust its issuer "
-                                       "pass ca=FILE.");
-            return 2;
-          }
-          lua_pushboolean(co, 1);
-          push_conn(co, conn);
-          return 2;
-        });
-      });
+  handshake_then_wake(engine, task, conn, ctx, &conn->tls_options, spec.timeout);
 }
 
 void connect_unix(Engine& engine, Task* task, std::shared_ptr<ConnectSpec> spec) {
@@ -468,63 +457,44 @@ int l_accept(lua_State* L) {
     error_code ignored;
     lst->acceptor.cancel(ignored);
   });
-  lst->acceptor.async_accept(*socket, [&engine, task, lst, socket, timer, timed_out,
-                                       timeout](const error_code& ec) {
-    timer->cancel();
-    lst->busy = false;
-    std::string where = lst->host + ":" + std::to_string(lst->port);
-    if (ec) {
-      std::string msg =
-          *timed_out ? "no client connected to " + where + " within " + seconds_text(timeout) + " s"
-                     : "accepting on " + where + " failed: " + ec.message();
-      int exit = *timed_out ? kFailed : kNetworkError;
-      engine.wake(task, [msg, exit](lua_State* co) {
-        lua_pushboolean(co, 0);
-        push_error(co, exit, exit == kFailed ? "timeout" : "network", msg);
-        return 2;
+  lst->acceptor.async_accept(
+      *socket, [&engine, task, lst, socket, timer, timed_out, timeout](const error_code& ec) {
+        timer->cancel();
+        lst->busy = false;
+        std::string where = lst->host + ":" + std::to_string(lst->port);
+        if (ec) {
+          std::string msg = *timed_out ? "no client connected to " + where + " within " +
+                                             seconds_text(timeout) + " s"
+                                       : "accepting on " + where + " failed: " + ec.message();
+          int exit = *timed_out ? kFailed : kNetworkError;
+          engine.wake(task, [msg, exit](lua_State* co) {
+            lua_pushboolean(co, 0);
+            push_error(co, exit, exit == kFailed ? "timeout" : "network", msg);
+            return 2;
+          });
+          return;
+        }
+        error_code ignored;
+        socket->set_option(tcp::no_delay(true), ignored);
+        auto remote = socket->remote_endpoint(ignored);
+        std::string label = remote.address().to_string() + ":" + std::to_string(remote.port());
+        auto conn = make_conn(engine, std::make_unique<net::TcpTransport>(std::move(*socket)),
+                              label, true, task->id);
+        conn->show = lst->show;
+        conn->server_ctx = lst->ctx;
+        conn->host = remote.address().to_string();
+        conn->port = remote.port();
+        conn->note("accepted " + label + " on " + where);
+        if (lst->tls_mode != "implicit") {
+          engine.wake(task, [conn](lua_State* co) {
+            lua_pushboolean(co, 1);
+            push_conn(co, conn);
+            return 2;
+          });
+          return;
+        }
+        handshake_then_wake(engine, task, conn, lst->ctx, nullptr, conn->timeout);
       });
-      return;
-    }
-    error_code ignored;
-    socket->set_option(tcp::no_delay(true), ignored);
-    auto remote = socket->remote_endpoint(ignored);
-    std::string label = remote.address().to_string() + ":" + std::to_string(remote.port());
-    auto conn = make_conn(engine, std::make_unique<net::TcpTransport>(std::move(*socket)), label,
-                          true, task->id);
-    conn->show = lst->show;
-    conn->server_ctx = lst->ctx;
-    conn->host = remote.address().to_string();
-    conn->port = remote.port();
-    conn->note("accepted " + label + " on " + where);
-    if (lst->tls_mode != "implicit") {
-      engine.wake(task, [conn](lua_State* co) {
-        lua_pushboolean(co, 1);
-        push_conn(co, conn);
-        return 2;
-      });
-      return;
-    }
-    conn->net->handshake(lst->ctx, nullptr, deadline_after(conn->timeout),
-                         [conn, task, &engine](const net::Outcome& o) {
-                           if (o.end == net::End::done) {
-                             conn->facts = net::collect_facts(conn->net->transport().native_ssl());
-                             conn->note(describe_handshake(*conn->facts, false));
-                           }
-                           engine.wake(task, [conn, o](lua_State* co) {
-                             if (o.end != net::End::done) {
-                               conn->net->close();
-                               lua_pushboolean(co, 0);
-                               push_error(co, kNetworkError, "tls",
-                                          "TLS handshake with client " + conn->label + " failed: " +
-                                              (o.end == net::End::timeout ? "timeout" : o.error));
-                               return 2;
-                             }
-                             lua_pushboolean(co, 1);
-                             push_conn(co, conn);
-                             return 2;
-                           });
-                         });
-  });
   return suspend(L);
 }
 

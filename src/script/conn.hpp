@@ -55,6 +55,11 @@ std::shared_ptr<ScriptConn> make_conn(Engine& engine, std::unique_ptr<net::Trans
                                       std::string label, bool server_role, int owner);
 void set_framing(lua_State* L, ScriptConn& conn, const std::string& name);
 void push_facts(lua_State* L, const net::TlsFacts& facts);
+/// Settles a finished handshake: on success records c.tls and notes it in the transcript.
+/// Returns why the conversation cannot go on (the handshake failed, or `check` asked for a
+/// certificate check that failed; the connection is closed then), or "" when all is well.
+std::string settle_handshake(ScriptConn& conn, const net::Outcome& outcome, double timeout,
+                             bool check);
 /// One line summing up a handshake for the transcript.
 std::string describe_handshake(const net::TlsFacts& facts, bool checked);
 
