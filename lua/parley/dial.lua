@@ -30,6 +30,28 @@ function M.tls_mode(v, what)
   parley.raise(2, "script", what .. ": tls must be false, \"starttls\" or \"implicit\", not " .. tostring(v))
 end
 
+-- Fields of the underlying connection that a session shows as its own.
+local CONN_FIELDS = { tls = true, peer = true, host = true, port = true, id = true, timeout = true }
+
+--- A session class for a protocol: the methods table to fill, and the metatable of sessions
+-- (methods first, then the connection's fields: `s.tls`, `s.peer`, ...).
+-- @param name "smtp", "pop3" or "imap"
+-- @return the methods table and the metatable
+function M.session_class(name)
+  local methods = {}
+  local meta = {
+    __index = function(s, k)
+      local m = methods[k]
+      if m ~= nil then return m end
+      if CONN_FIELDS[k] then return rawget(s, "conn")[k] end
+      return nil
+    end,
+    __name = name .. " session",
+    __tostring = function(s) return name .. " session on " .. tostring(s.conn) end,
+  }
+  return methods, meta
+end
+
 --- Opens the connection of a protocol session.
 -- @param opts the options given to `PROTOCOL.connect` (`host`, `port`, `path`, `tls`, TLS
 --   options, `timeout`, `transcript`)

@@ -28,19 +28,7 @@ local sasl = require "parley.sasl"
 
 local M = {}
 
-local Session = {}
-local CONN_FIELDS = { tls = true, peer = true, host = true, port = true, id = true, timeout = true }
-
-local meta = {
-  __index = function(s, k)
-    local m = Session[k]
-    if m ~= nil then return m end
-    if CONN_FIELDS[k] then return rawget(s, "conn")[k] end
-    return nil
-  end,
-  __name = "imap session",
-}
-meta.__tostring = function(s) return "imap session on " .. tostring(s.conn) end
+local Session, meta = dial.session_class("imap")
 
 local function misuse(msg)
   parley.raise(2, "script", msg)

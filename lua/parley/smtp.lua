@@ -33,20 +33,7 @@ local M = {}
 --- The name sent with EHLO/HELO/LHLO when the script gives none.
 M.default_helo = "localhost"
 
-local Session = {}
-
--- Fields of the underlying connection that a session shows as its own.
-local CONN_FIELDS = { tls = true, peer = true, host = true, port = true, id = true, timeout = true }
-
-local function index(s, k)
-  local m = Session[k]
-  if m ~= nil then return m end
-  if CONN_FIELDS[k] then return rawget(s, "conn")[k] end
-  return nil
-end
-
-local meta = { __index = index, __name = "smtp session" }
-meta.__tostring = function(s) return "smtp session on " .. tostring(s.conn) end
+local Session, meta = dial.session_class("smtp")
 
 ---------------------------------------------------------------------------------------------
 -- Checking replies
