@@ -2,6 +2,10 @@
 // and a spawned program's stdin/stdout.
 #pragma once
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -9,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "net/tls.hpp"
@@ -59,6 +64,17 @@ class SocketTransport final : public Transport {
   }
   void write_all(asio::const_buffer buffer, IoHandler handler) override {
     if (tls_) {
+      if (quick_acks_ > 0) {
+        --quick_acks_;
+        // Once the command is out: a send is what makes the kernel delay its ACKs.
+        asio::async_write(
+            *tls_, buffer,
+            [this, handler = std::move(handler)](const error_code& ec, std::size_t n) mutable {
+              if (!ec) quick_ack();
+              handler(ec, n);
+            });
+        return;
+      }
       asio::async_write(*tls_, buffer, std::move(handler));
     } else {
       asio::async_write(*plain_, buffer, std::move(handler));
@@ -93,8 +109,12 @@ class SocketTransport final : public Transport {
     tls_ = std::make_unique<ssl::stream<Socket>>(std::move(*plain_), *ctx_);
     plain_.reset();
     if (client != nullptr) prepare_client(tls_->native_handle(), *client);
-    tls_->async_handshake(client != nullptr ? ssl::stream_base::client : ssl::stream_base::server,
-                          std::move(done));
+    bool client_side = client != nullptr;
+    tls_->async_handshake(client_side ? ssl::stream_base::client : ssl::stream_base::server,
+                          [this, client_side, done = std::move(done)](const error_code& ec) {
+                            if (!ec && client_side) quick_acks_ = 2;
+                            done(ec);
+                          });
   }
   void tls_shutdown(DoneHandler done) override {
     if (!tls_) return done({});
@@ -104,8 +124,19 @@ class SocketTransport final : public Transport {
 
  private:
   Socket& lowest() { return tls_ ? tls_->next_layer() : *plain_; }
+  // After a client handshake a TLS 1.3 server sends its session tickets, while the client
+  // sends its first command. Acknowledged late (the kernel delays ACKs on a connection that
+  // sends), they hold back the server's reply for 40 ms when it does not set TCP_NODELAY
+  // (Postfix, for one): ask for quick acknowledgements as the first commands go out.
+  void quick_ack() {
+    if constexpr (std::is_same_v<Socket, asio::ip::tcp::socket>) {
+      int one = 1;
+      ::setsockopt(lowest().native_handle(), IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+    }
+  }
 
   std::optional<Socket> plain_;
+  int quick_acks_ = 0;  ///< writes after a client handshake still to ask for quick ACKs
   std::shared_ptr<ssl::context> ctx_;
   std::unique_ptr<ssl::stream<Socket>> tls_;
 };
