@@ -762,19 +762,6 @@ end
 ---------------------------------------------------------------------------------------------
 -- Any state
 
--- Closes after the goodbye. Under TLS the server's close_notify may already be waiting, and the
--- engine would count its bytes as unread input (a warning, an error with --strict): read to
--- the end first, waiting briefly for the server to close.
-local function close_after_goodbye(conn)
-  if conn.tls and conn:is_open() and conn:pending() == 0 then
-    local ok, data = pcall(conn.read, conn, 0, 0.2)
-    if ok and data and #data > 0 then
-      parley.warn(conn.peer .. " sent " .. #data .. " byte(s) after its goodbye")
-    end
-  end
-  conn:close()
-end
-
 --- A command with automatic tag.
 -- @param cmd the command text after the tag ("NOOP", "UID FETCH 1:* FLAGS"), or a table
 --   whose first element is the command name and the rest arguments, encoded as `imap.encode`
@@ -808,7 +795,7 @@ end
 --- LOGOUT: expects BYE and OK, then closes the connection.
 function Session:logout(opts)
   local r, u = run(self, "LOGOUT", opts)
-  close_after_goodbye(self.conn)
+  self.conn:close()
   return r, u
 end
 

@@ -310,19 +310,6 @@ end
 ---------------------------------------------------------------------------------------------
 -- The mailbox
 
--- Closes after the goodbye. Under TLS the server's close_notify may already be waiting, and the
--- engine would count its bytes as unread input (a warning, an error with --strict): read to
--- the end first, waiting briefly for the server to close.
-local function close_after_goodbye(conn)
-  if conn.tls and conn:is_open() and conn:pending() == 0 then
-    local ok, data = pcall(conn.read, conn, 0, 0.2)
-    if ok and data and #data > 0 then
-      parley.warn(conn.peer .. " sent " .. #data .. " byte(s) after its goodbye")
-    end
-  end
-  conn:close()
-end
-
 --- STAT: the number of messages and their total size in octets.
 -- @return count, size, and the reply
 function Session:stat(opts)
@@ -420,7 +407,7 @@ end
 --- QUIT: ends the session (deleting the marked messages) and closes the connection.
 function Session:quit(opts)
   local r = run(self, "QUIT", opts)
-  close_after_goodbye(self.conn)
+  self.conn:close()
   return r
 end
 

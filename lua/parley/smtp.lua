@@ -706,19 +706,6 @@ end
 ---------------------------------------------------------------------------------------------
 -- Other commands
 
--- Closes after the goodbye. Under TLS the server's close_notify may already be waiting, and the
--- engine would count its bytes as unread input (a warning, an error with --strict): read to
--- the end first, waiting briefly for the server to close.
-local function close_after_goodbye(conn)
-  if conn.tls and conn:is_open() and conn:pending() == 0 then
-    local ok, data = pcall(conn.read, conn, 0, 0.2)
-    if ok and data and #data > 0 then
-      parley.warn(conn.peer .. " sent " .. #data .. " byte(s) after its goodbye")
-    end
-  end
-  conn:close()
-end
-
 --- RSET: aborts the transaction.
 function Session:rset(opts)
   new_envelope(self, nil)
@@ -759,7 +746,7 @@ end
 -- @param opts optional `{expect=, timeout=}` (default 221)
 function Session:quit(opts)
   local r = run(self, "QUIT", 221, opts)
-  close_after_goodbye(self.conn)
+  self.conn:close()
   return r
 end
 
