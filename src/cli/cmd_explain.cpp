@@ -26,7 +26,8 @@ int explain(const std::vector<std::string>& args) {
     return 2;
   }
   if (lua_isnil(L, -2)) {
-    std::fprintf(stderr, "parley: %s\n", luaL_optstring(L, -1, "unknown code"));
+    const char* why = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "unknown code";
+    std::fprintf(stderr, "parley: %s\n", why);
     return 2;
   }
   std::printf("%s\n", lua_tostring(L, -2));

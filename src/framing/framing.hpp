@@ -61,17 +61,17 @@ class InputBuffer {
 
 /// One unit of a protocol, shaped for every framing. Fields that do not apply stay empty.
 struct Unit {
-  std::optional<int> code;          ///< SMTP: the three-digit code; nil for a line without one
-  std::string status;               ///< POP3: "+OK", "-ERR" or "+"; IMAP: the tag, "*" or "+"
-  std::string enhanced;             ///< SMTP: "2.1.0" when the first line carries one
-  std::string text;                 ///< SMTP coded: text after codes, lines joined by "\n";
-                                    ///< otherwise the whole first line
-  std::vector<std::string> lines;   ///< SMTP: each line's text; POP3 block: unstuffed lines;
-                                    ///< IMAP: the line segments around literals
-  std::vector<std::string> literals;///< IMAP: literal payloads in order (see literals_as_spans)
+  std::optional<int> code;            ///< SMTP: the three-digit code; nil for a line without one
+  std::string status;                 ///< POP3: "+OK", "-ERR" or "+"; IMAP: the tag, "*" or "+"
+  std::string enhanced;               ///< SMTP: "2.1.0" when the first line carries one
+  std::string text;                   ///< SMTP coded: text after codes, lines joined by "\n";
+                                      ///< otherwise the whole first line
+  std::vector<std::string> lines;     ///< SMTP: each line's text; POP3 block: unstuffed lines;
+                                      ///< IMAP: the line segments around literals
+  std::vector<std::string> literals;  ///< IMAP: literal payloads in order (see literals_as_spans)
   /// IMAP: where each literal lies in `raw` (offset, length), in order
   std::vector<std::pair<std::size_t, std::size_t>> literal_spans;
-  std::string raw;                  ///< every byte of the unit as received
+  std::string raw;                      ///< every byte of the unit as received
   std::vector<std::string> violations;  ///< grammar notes ("bare LF", "codes differ", ...)
 };
 

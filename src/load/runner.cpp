@@ -340,9 +340,9 @@ bool Runner::Impl::install_hooks(std::string& error) {
   }
   lua_getfield(L, -1, "_setup");
   lua_createtable(L, 0, 3);
-  const luaL_Reg hooks[] = {{"drive", l_drive},
-                            {"step_begin", l_step_begin},
-                            {"step_end", l_step_end},
+  const luaL_Reg hooks[] = {{"drive", script::protect<l_drive>},
+                            {"step_begin", script::protect<l_step_begin>},
+                            {"step_end", script::protect<l_step_end>},
                             {nullptr, nullptr}};
   lua_pushlightuserdata(L, this);
   luaL_setfuncs(L, hooks, 1);
@@ -378,7 +378,7 @@ int Runner::Impl::l_drive(lua_State* L) {
 int Runner::Impl::l_step_begin(lua_State* L) {
   Impl& impl = self(L);
   size_t len = 0;
-  const char* name = luaL_checklstring(L, 1, &len);
+  const char* name = script::check_string(L, 1, &len);
   Conv* conv = impl.conv_of(Engine::running());
   if (conv == nullptr) {
     lua_pushinteger(L, 0);
@@ -393,7 +393,7 @@ int Runner::Impl::l_step_begin(lua_State* L) {
 // hooks.step_end(token): the step completed; its time goes into its histogram.
 int Runner::Impl::l_step_end(lua_State* L) {
   Impl& impl = self(L);
-  lua_Integer depth = luaL_checkinteger(L, 1);
+  lua_Integer depth = script::check_integer(L, 1);
   Conv* conv = impl.conv_of(Engine::running());
   if (conv == nullptr || depth < 1 || static_cast<std::size_t>(depth) > conv->steps.size()) {
     return 0;

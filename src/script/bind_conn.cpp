@@ -17,7 +17,7 @@ const char kMethodsKey = 'M';
 using framing::InputBuffer;
 
 std::shared_ptr<ScriptConn>& check_conn(lua_State* L, int idx = 1) {
-  return *static_cast<std::shared_ptr<ScriptConn>*>(luaL_checkudata(L, idx, kConnMeta));
+  return *static_cast<std::shared_ptr<ScriptConn>*>(check_udata(L, idx, kConnMeta));
 }
 
 // A usable connection: open and with no other operation pending.
@@ -42,7 +42,7 @@ double op_timeout(lua_State* L, int idx, const ScriptConn& c) {
     auto t = opt_number_field(L, idx, "timeout");
     return t ? *t : c.timeout;
   }
-  return luaL_checknumber(L, idx);
+  return check_number(L, idx);
 }
 
 //---------------------------------------------------------------------------------------------
@@ -167,10 +167,9 @@ void restore_partial(ScriptConn& c) {
   c.net->input().unread(c.framer->take_partial());
 }
 
-// Returned by the start_* helpers when they started an operation the task must wait for.
-// The binding then yields (suspend) after the helper has returned: a yield of Lua built as
-// C++ is an exception, and every C++ object still alive on the way costs a stop to clean up.
-constexpr int kWait = -1;
+// Returned by the start_* helpers when they started an operation the task must wait for; the
+// binding then returns suspend(L), and protect<> yields once the binding has returned.
+constexpr int kWait = kSuspend;
 
 inline int wait_or(lua_State* L, int n) {
   return n != kWait ? n : suspend(L);
@@ -184,7 +183,7 @@ int start_read(lua_State* L, std::shared_ptr<Reader> reader, int timeout_idx, co
   if (reader->take(c, c.net->input(), c.net->at_eof())) {
     if (!reader->error.empty()) {
       push_framing_error(L, c, reader->error);
-      lua_error(L);
+      raise_top(L);
     }
     return reader->push(L);
   }
@@ -244,8 +243,8 @@ int l_read_line(lua_State* L) {
 
 int start_read_bytes(lua_State* L) {
   auto reader = std::make_shared<BytesReader>();
-  lua_Integer n = luaL_optinteger(L, 2, 0);
-  luaL_argcheck(L, n >= 0, 2, "a byte count from 0 up");
+  lua_Integer n = opt_integer(L, 2, 0);
+  arg_check(L, n >= 0, 2, "a byte count from 0 up");
   reader->want = static_cast<std::size_t>(n);
   return start_read(L, reader, 3, "read");
 }
@@ -264,7 +263,7 @@ int l_read(lua_State* L) {
 int start_write(lua_State* L, std::string data, double timeout) {
   ScriptConn& c = *check_conn(L);
   // What the socket takes at once needs no wait: the conversation goes on without yielding
-  // (a yield of Lua built as C++ is an exception thrown, the costliest step of a send).
+  // (a wait costs a yield, a round through the event loop and a resume).
   std::size_t sent = c.net->write_now(data);
   if (sent == data.size()) {
     lua_pushboolean(L, 1);
@@ -540,7 +539,7 @@ int l_set_framing(lua_State* L) {
     if (auto v = opt_number_field(L, 3, "max_reply"))
       c.limits.max_unit = static_cast<std::size_t>(*v);
   }
-  set_framing(L, c, luaL_checkstring(L, 2));
+  set_framing(L, c, check_string(L, 2));
   return 0;
 }
 
@@ -550,8 +549,8 @@ int l_want_block(lua_State* L) {
 }
 
 int l_set_timeout(lua_State* L) {
-  double t = luaL_checknumber(L, 2);
-  luaL_argcheck(L, t > 0, 2, "a number of seconds above 0");
+  double t = check_number(L, 2);
+  arg_check(L, t > 0, 2, "a number of seconds above 0");
   check_conn(L)->timeout = t;
   return 0;
 }
@@ -650,7 +649,7 @@ void ScriptConn::note(const std::string& text) {
 void set_framing(lua_State* L, ScriptConn& c, const std::string& name) {
   auto framer = framing::make_framer(name, c.limits);
   if (!framer) {
-    luaL_error(L, "unknown framing \"%s\" (line, smtp, pop3 or imap)", name.c_str());
+    raise_text(L, "unknown framing \"%s\" (line, smtp, pop3 or imap)", name.c_str());
   }
   c.framer = std::move(framer);
   c.framing_name = name;
@@ -704,11 +703,11 @@ void open_connection_methods(lua_State* L) {
                               {"starttls", protect<l_starttls>},
                               {"close", protect<l_close>},
                               {"set_framing", protect<l_set_framing>},
-                              {"want_block", l_want_block},
-                              {"set_timeout", l_set_timeout},
-                              {"pending", l_pending},
-                              {"last_bytes", l_last_bytes},
-                              {"is_open", l_is_open},
+                              {"want_block", protect<l_want_block>},
+                              {"set_timeout", protect<l_set_timeout>},
+                              {"pending", protect<l_pending>},
+                              {"last_bytes", protect<l_last_bytes>},
+                              {"is_open", protect<l_is_open>},
                               {nullptr, nullptr}};
   lua_newtable(L);
   luaL_setfuncs(L, methods, 0);
@@ -716,8 +715,8 @@ void open_connection_methods(lua_State* L) {
 
   luaL_newmetatable(L, kConnMeta);
   const luaL_Reg meta[] = {
-      {"__index", l_index},          {"__newindex", l_newindex}, {"__gc", l_gc},
-      {"__close", protect<l_close>}, {"__tostring", l_tostring}, {nullptr, nullptr}};
+      {"__index", protect<l_index>}, {"__newindex", protect<l_newindex>}, {"__gc", protect<l_gc>},
+      {"__close", protect<l_close>}, {"__tostring", protect<l_tostring>}, {nullptr, nullptr}};
   luaL_setfuncs(L, meta, 0);
   lua_pushliteral(L, "connection");
   lua_setfield(L, -2, "__name");

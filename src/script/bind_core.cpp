@@ -14,8 +14,8 @@ const char* kTaskMeta = "parley.task";
 
 // sleep(seconds)
 int l_sleep(lua_State* L) {
-  double seconds = luaL_checknumber(L, 1);
-  if (!(seconds >= 0) || seconds > 1e9) luaL_argerror(L, 1, "a number of seconds from 0 up");
+  double seconds = check_number(L, 1);
+  if (!(seconds >= 0) || seconds > 1e9) arg_error(L, 1, "a number of seconds from 0 up");
   Engine& engine = Engine::of(L);
   Task* task = engine.prepare_wait(L);
   auto timer = std::make_shared<boost::asio::steady_timer>(engine.io());
@@ -33,7 +33,7 @@ int l_sleep(lua_State* L) {
 
 // spawn(fn, ...) -> task handle
 int l_spawn(lua_State* L) {
-  luaL_checktype(L, 1, LUA_TFUNCTION);
+  check_type(L, 1, LUA_TFUNCTION);
   int nargs = lua_gettop(L) - 1;
   Engine& engine = Engine::of(L);
   lua_pushvalue(L, 1);
@@ -46,9 +46,9 @@ int l_spawn(lua_State* L) {
 }
 
 Task* check_task(lua_State* L) {
-  int id = *static_cast<int*>(luaL_checkudata(L, 1, kTaskMeta));
+  int id = *static_cast<int*>(check_udata(L, 1, kTaskMeta));
   Task* t = Engine::of(L).find_task(id);
-  if (t == nullptr) luaL_error(L, "unknown task %d", id);
+  if (t == nullptr) raise_text(L, "unknown task %d", id);
   return t;
 }
 
@@ -60,7 +60,7 @@ int push_outcome(lua_State* co, Task* t) {
   lua_getfield(co, -1, "n");
   int n = static_cast<int>(lua_tointeger(co, -1));
   lua_pop(co, 1);
-  luaL_checkstack(co, n, "too many results");
+  check_stack(co, n, "too many results");
   int table = lua_gettop(co);
   for (int i = 1; i <= n; ++i) lua_rawgeti(co, table, i);
   lua_remove(co, table);
@@ -71,13 +71,13 @@ int push_outcome(lua_State* co, Task* t) {
 int l_join(lua_State* L) {
   Task* t = check_task(L);
   Engine& engine = Engine::of(L);
-  double timeout = luaL_optnumber(L, 2, engine.options().timeout);
+  double timeout = opt_number(L, 2, engine.options().timeout);
   t->joined = true;
-  if (t == Engine::task_of(L)) luaL_error(L, "a conversation cannot join itself");
+  if (t == Engine::task_of(L)) raise_text(L, "a conversation cannot join itself");
   if (t->finished) {
     lua_settop(L, 0);
     int n = push_outcome(L, t);
-    if (!lua_toboolean(L, 1)) lua_error(L);
+    if (!lua_toboolean(L, 1)) raise_top(L);
     return n - 1;
   }
   Task* me = engine.prepare_wait(L);
@@ -114,29 +114,29 @@ int l_task_done(lua_State* L) {
 // task:cancel([why]): ends it and everything it spawned; joiners get the error.
 int l_task_cancel(lua_State* L) {
   Task* t = check_task(L);
-  if (t == Engine::task_of(L)) luaL_error(L, "a conversation cannot cancel itself (use fail)");
-  Engine::of(L).cancel(t, luaL_optstring(L, 2, "cancelled by the script"));
+  if (t == Engine::task_of(L)) raise_text(L, "a conversation cannot cancel itself (use fail)");
+  Engine::of(L).cancel(t, opt_string(L, 2, "cancelled by the script"));
   return 0;
 }
 
 // The handle is gone: nobody can join the task any more, so it may be forgotten when done.
 int l_task_gc(lua_State* L) {
-  int id = *static_cast<int*>(luaL_checkudata(L, 1, kTaskMeta));
+  int id = *static_cast<int*>(check_udata(L, 1, kTaskMeta));
   Engine::of(L).detach(id);
   return 0;
 }
 
 int l_task_index(lua_State* L) {
   Task* t = check_task(L);
-  const char* key = luaL_checkstring(L, 2);
+  const char* key = check_string(L, 2);
   if (std::string_view(key) == "id") {
     lua_pushinteger(L, t->id);
   } else if (std::string_view(key) == "join") {
-    lua_pushcfunction(L, l_join);
+    lua_pushcfunction(L, protect<l_join>);
   } else if (std::string_view(key) == "done") {
-    lua_pushcfunction(L, l_task_done);
+    lua_pushcfunction(L, protect<l_task_done>);
   } else if (std::string_view(key) == "cancel") {
-    lua_pushcfunction(L, l_task_cancel);
+    lua_pushcfunction(L, protect<l_task_cancel>);
   } else {
     lua_pushnil(L);
   }
@@ -156,7 +156,7 @@ int l_secret(lua_State* L) {
     return 1;
   }
   size_t len = 0;
-  const char* s = luaL_checklstring(L, 1, &len);
+  const char* s = check_string(L, 1, &len);
   push_secret(L, {s, len});
   return 1;
 }
@@ -168,9 +168,9 @@ int l_clock(lua_State* L) {
 
 // parley.raise(exit, kind, message): for library code, positioned at the script's line.
 int l_raise(lua_State* L) {
-  int exit = static_cast<int>(luaL_checkinteger(L, 1));
-  const char* kind = luaL_checkstring(L, 2);
-  std::string msg = luaL_checkstring(L, 3);
+  int exit = static_cast<int>(check_integer(L, 1));
+  const char* kind = check_string(L, 2);
+  std::string msg = check_string(L, 3);
   raise(L, exit, kind, msg);
 }
 
@@ -193,14 +193,14 @@ int l_is_secret(lua_State* L) {
 
 int l_note(lua_State* L) {
   Engine& engine = Engine::of(L);
-  engine.transcript().note(static_cast<int>(luaL_optinteger(L, 2, 0)), luaL_checkstring(L, 1));
+  engine.transcript().note(static_cast<int>(opt_integer(L, 2, 0)), check_string(L, 1));
   return 0;
 }
 
 // parley.mask(text): text with every registered secret shown as ****.
 int l_mask(lua_State* L) {
   size_t len = 0;
-  const char* s = luaL_checklstring(L, 1, &len);
+  const char* s = check_string(L, 1, &len);
   std::string masked = Engine::of(L).transcript().mask({s, len});
   lua_pushlstring(L, masked.data(), masked.size());
   return 1;
@@ -215,8 +215,8 @@ int l_task_id(lua_State* L) {
 
 // parley.transcript_of(task_id [, max_lines]): what the task's connections said (captured).
 int l_transcript_of(lua_State* L) {
-  auto lines = Engine::of(L).captured_for(static_cast<int>(luaL_checkinteger(L, 1)),
-                                          static_cast<std::size_t>(luaL_optinteger(L, 2, 40)));
+  auto lines = Engine::of(L).captured_for(static_cast<int>(check_integer(L, 1)),
+                                          static_cast<std::size_t>(opt_integer(L, 2, 40)));
   std::string out;
   for (const auto& l : lines) out += l + "\n";
   lua_pushlstring(L, out.data(), out.size());
@@ -224,18 +224,18 @@ int l_transcript_of(lua_State* L) {
 }
 
 int l_transcript_forget(lua_State* L) {
-  Engine::of(L).forget_captured(static_cast<int>(luaL_checkinteger(L, 1)));
+  Engine::of(L).forget_captured(static_cast<int>(check_integer(L, 1)));
   return 0;
 }
 
 // parley.set_exit(status): the exit status of the run, whatever the main script's outcome.
 int l_set_exit(lua_State* L) {
-  Engine::of(L).set_exit(static_cast<int>(luaL_checkinteger(L, 1)));
+  Engine::of(L).set_exit(static_cast<int>(check_integer(L, 1)));
   return 0;
 }
 
 int l_warn(lua_State* L) {
-  Engine::of(L).transcript().warn(luaL_checkstring(L, 1));
+  Engine::of(L).transcript().warn(check_string(L, 1));
   return 0;
 }
 
@@ -277,29 +277,29 @@ void push_options(lua_State* L, Engine& engine) {
 void open_core(lua_State* L) {
   Engine& engine = Engine::of(L);
   luaL_newmetatable(L, kTaskMeta);
-  lua_pushcfunction(L, l_task_index);
+  lua_pushcfunction(L, protect<l_task_index>);
   lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, l_task_gc);
+  lua_pushcfunction(L, protect<l_task_gc>);
   lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
 
   const luaL_Reg globals[] = {{"sleep", protect<l_sleep>},
                               {"spawn", protect<l_spawn>},
-                              {"fail", l_fail},
+                              {"fail", protect<l_fail>},
                               {"secret", protect<l_secret>},
                               {nullptr, nullptr}};
-  const luaL_Reg internals[] = {{"clock", l_clock},
-                                {"raise", l_raise},
+  const luaL_Reg internals[] = {{"clock", protect<l_clock>},
+                                {"raise", protect<l_raise>},
                                 {"where", protect<l_where>},
-                                {"reveal", l_reveal},
-                                {"is_secret", l_is_secret},
-                                {"note", l_note},
-                                {"warn", l_warn},
-                                {"mask", l_mask},
-                                {"task_id", l_task_id},
-                                {"transcript_of", l_transcript_of},
-                                {"transcript_forget", l_transcript_forget},
-                                {"set_exit", l_set_exit},
+                                {"reveal", protect<l_reveal>},
+                                {"is_secret", protect<l_is_secret>},
+                                {"note", protect<l_note>},
+                                {"warn", protect<l_warn>},
+                                {"mask", protect<l_mask>},
+                                {"task_id", protect<l_task_id>},
+                                {"transcript_of", protect<l_transcript_of>},
+                                {"transcript_forget", protect<l_transcript_forget>},
+                                {"set_exit", protect<l_set_exit>},
                                 {nullptr, nullptr}};
   // package.loaded.parley: the globals plus library helpers.
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);

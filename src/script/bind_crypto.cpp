@@ -23,9 +23,9 @@ int push_result(lua_State* L, const std::string& value, bool secret) {
 }
 
 const EVP_MD* check_md(lua_State* L, int idx) {
-  const char* name = luaL_checkstring(L, idx);
+  const char* name = check_string(L, idx);
   const EVP_MD* md = EVP_get_digestbyname(name);
-  if (md == nullptr) luaL_error(L, "unknown digest \"%s\" (md5, sha1, sha256, ...)", name);
+  if (md == nullptr) raise_text(L, "unknown digest \"%s\" (md5, sha1, sha256, ...)", name);
   return md;
 }
 
@@ -99,10 +99,10 @@ int l_pbkdf2(lua_State* L) {
   bool s1 = false, s2 = false;
   std::string_view pass = check_bytes(L, 2, &s1);
   std::string_view salt = check_bytes(L, 3, &s2);
-  lua_Integer iterations = luaL_checkinteger(L, 4);
-  lua_Integer length = luaL_optinteger(L, 5, EVP_MD_get_size(md));
-  luaL_argcheck(L, iterations > 0 && iterations <= 10000000, 4, "1 to 10,000,000 iterations");
-  luaL_argcheck(L, length > 0 && length <= 1024, 5, "1 to 1024 bytes");
+  lua_Integer iterations = check_integer(L, 4);
+  lua_Integer length = opt_integer(L, 5, EVP_MD_get_size(md));
+  arg_check(L, iterations > 0 && iterations <= 10000000, 4, "1 to 10,000,000 iterations");
+  arg_check(L, length > 0 && length <= 1024, 5, "1 to 1024 bytes");
   std::string out(static_cast<std::size_t>(length), '\0');
   PKCS5_PBKDF2_HMAC(pass.data(), static_cast<int>(pass.size()),
                     reinterpret_cast<const unsigned char*>(salt.data()),
@@ -112,11 +112,11 @@ int l_pbkdf2(lua_State* L) {
 }
 
 int l_random(lua_State* L) {
-  lua_Integer n = luaL_checkinteger(L, 1);
-  luaL_argcheck(L, n > 0 && n <= 65536, 1, "1 to 65536 bytes");
+  lua_Integer n = check_integer(L, 1);
+  arg_check(L, n > 0 && n <= 65536, 1, "1 to 65536 bytes");
   std::string out(static_cast<std::size_t>(n), '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
-    luaL_error(L, "the random generator failed");
+    raise_text(L, "the random generator failed");
   }
   lua_pushlstring(L, out.data(), out.size());
   return 1;
@@ -127,7 +127,7 @@ int l_xor(lua_State* L) {
   bool s1 = false, s2 = false;
   std::string_view a = check_bytes(L, 1, &s1);
   std::string_view b = check_bytes(L, 2, &s2);
-  luaL_argcheck(L, a.size() == b.size(), 2, "strings of equal length");
+  arg_check(L, a.size() == b.size(), 2, "strings of equal length");
   std::string out(a);
   for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<char>(out[i] ^ b[i]);
   return push_result(L, out, s1 || s2);
@@ -149,14 +149,14 @@ int l_hex(lua_State* L) {
 }  // namespace
 
 void open_crypto(lua_State* L) {
-  const luaL_Reg funcs[] = {{"b64encode", l_b64encode},
-                            {"b64decode", l_b64decode},
-                            {"hmac", l_hmac},
-                            {"digest", l_digest},
-                            {"pbkdf2", l_pbkdf2},
-                            {"random", l_random},
-                            {"xor", l_xor},
-                            {"hex", l_hex},
+  const luaL_Reg funcs[] = {{"b64encode", protect<l_b64encode>},
+                            {"b64decode", protect<l_b64decode>},
+                            {"hmac", protect<l_hmac>},
+                            {"digest", protect<l_digest>},
+                            {"pbkdf2", protect<l_pbkdf2>},
+                            {"random", protect<l_random>},
+                            {"xor", protect<l_xor>},
+                            {"hex", protect<l_hex>},
                             {nullptr, nullptr}};
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
   luaL_newlib(L, funcs);

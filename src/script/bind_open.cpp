@@ -43,8 +43,8 @@ ConnectSpec read_spec(lua_State* L, Engine& engine) {
   ConnectSpec s;
   s.timeout = engine.options().timeout;
   if (!lua_istable(L, 1)) {
-    s.host = luaL_checkstring(L, 1);
-    s.port = luaL_checkstring(L, 2);  // numbers convert
+    s.host = check_string(L, 1);
+    s.port = check_string(L, 2);  // numbers convert
     if (lua_istable(L, 3))
       lua_replace(L, 1);  // connect(host, port, {options})
     else
@@ -62,7 +62,7 @@ ConnectSpec read_spec(lua_State* L, Engine& engine) {
   if (lua_getfield(L, 1, "tls") == LUA_TSTRING) {
     std::string_view mode = lua_tostring(L, -1);
     if (mode != "implicit") {
-      luaL_error(L, "connect: tls must be true, false or \"implicit\" (STARTTLS is c:starttls())");
+      raise_text(L, "connect: tls must be true, false or \"implicit\" (STARTTLS is c:starttls())");
     }
     s.tls = true;
   } else {
@@ -78,7 +78,7 @@ ConnectSpec read_spec(lua_State* L, Engine& engine) {
   if (auto v = opt_string_field(L, 1, "key")) o.key_file = *v;
   if (auto v = opt_string_field(L, 1, "tls_min")) o.min_version = *v;
   if (auto v = opt_string_field(L, 1, "tls_max")) o.max_version = *v;
-  if (s.path.empty() && s.port.empty()) luaL_error(L, "connect: no port (or path) given");
+  if (s.path.empty() && s.port.empty()) raise_text(L, "connect: no port (or path) given");
   return s;
 }
 
@@ -299,7 +299,7 @@ int start_connect(lua_State* L) {
   Engine& engine = Engine::of(L);
   auto spec = std::make_shared<ConnectSpec>(read_spec(L, engine));
   if (!framing::make_framer(spec->framing, spec->limits)) {
-    luaL_error(L, "connect: unknown framing \"%s\"", spec->framing.c_str());
+    raise_text(L, "connect: unknown framing \"%s\"", spec->framing.c_str());
   }
   if (spec->tls) net::make_client_context(spec->tls_options);  // a bad ca= fails here, at once
   Task* running = Engine::task_of(L);
@@ -338,7 +338,7 @@ int l_connect(lua_State* L) {
 // exec{"program", "arg", ..., framing=, timeout=}: talk to a program over its stdin/stdout.
 int l_exec(lua_State* L) {
   Engine& engine = Engine::of(L);
-  luaL_checktype(L, 1, LUA_TTABLE);
+  check_type(L, 1, LUA_TTABLE);
   std::vector<std::string> argv;
   for (lua_Integer i = 1;; ++i) {
     if (lua_rawgeti(L, 1, i) == LUA_TNIL) break;
@@ -346,7 +346,7 @@ int l_exec(lua_State* L) {
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
-  if (argv.empty()) luaL_error(L, "exec: no program given");
+  if (argv.empty()) raise_text(L, "exec: no program given");
   std::string label = argv[0];
   for (std::size_t i = 1; i < argv.size(); ++i) label += " " + argv[i];
   std::unique_ptr<net::Transport> transport;
@@ -380,7 +380,7 @@ struct Listener {
 };
 
 std::shared_ptr<Listener>& check_listener(lua_State* L) {
-  return *static_cast<std::shared_ptr<Listener>*>(luaL_checkudata(L, 1, kListenerMeta));
+  return *static_cast<std::shared_ptr<Listener>*>(check_udata(L, 1, kListenerMeta));
 }
 
 // listen{host="127.0.0.1", port=0, tls=false|true|"starttls", cert=, key=, transcript=,
@@ -388,7 +388,7 @@ std::shared_ptr<Listener>& check_listener(lua_State* L) {
 int l_listen(lua_State* L) {
   Engine& engine = Engine::of(L);
   if (lua_isnoneornil(L, 1)) lua_newtable(L), lua_replace(L, 1);
-  luaL_checktype(L, 1, LUA_TTABLE);
+  check_type(L, 1, LUA_TTABLE);
   auto lst = std::make_shared<Listener>(engine.io());
   lst->host = opt_string_field(L, 1, "host").value_or("127.0.0.1");
   lst->port = static_cast<int>(opt_number_field(L, 1, "port").value_or(0));
@@ -396,7 +396,7 @@ int l_listen(lua_State* L) {
   if (lua_getfield(L, 1, "tls") == LUA_TSTRING) {
     std::string mode = lua_tostring(L, -1);
     if (mode != "starttls" && mode != "implicit") {
-      luaL_error(L, "listen: tls must be false, true, \"implicit\" or \"starttls\"");
+      raise_text(L, "listen: tls must be false, true, \"implicit\" or \"starttls\"");
     }
     lst->tls_mode = mode;
   } else if (lua_toboolean(L, -1)) {
@@ -411,7 +411,7 @@ int l_listen(lua_State* L) {
   }
   error_code ec;
   auto address = asio::ip::make_address(lst->host, ec);
-  if (ec) luaL_error(L, "listen: host must be an IP address, not \"%s\"", lst->host.c_str());
+  if (ec) raise_text(L, "listen: host must be an IP address, not \"%s\"", lst->host.c_str());
   tcp::endpoint ep(address, static_cast<unsigned short>(lst->port));
   lst->acceptor.open(ep.protocol(), ec);
   if (!ec) lst->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
@@ -440,8 +440,8 @@ int l_listen(lua_State* L) {
 int l_accept(lua_State* L) {
   std::shared_ptr<Listener> lst = check_listener(L);
   Engine& engine = Engine::of(L);
-  if (!lst->acceptor.is_open()) luaL_error(L, "accept: the listener is closed");
-  if (lst->busy) luaL_error(L, "accept: another conversation is already waiting on this listener");
+  if (!lst->acceptor.is_open()) raise_text(L, "accept: the listener is closed");
+  if (lst->busy) raise_text(L, "accept: another conversation is already waiting on this listener");
   double timeout = engine.options().timeout;
   if (lua_isnumber(L, 2)) timeout = lua_tonumber(L, 2);
   if (lua_istable(L, 2)) timeout = opt_number_field(L, 2, "timeout").value_or(timeout);
@@ -515,7 +515,7 @@ int l_listener_gc(lua_State* L) {
 
 int l_listener_index(lua_State* L) {
   auto& lst = check_listener(L);
-  std::string_view key = luaL_checkstring(L, 2);
+  std::string_view key = check_string(L, 2);
   if (key == "port") {
     lua_pushinteger(L, lst->port);
   } else if (key == "host") {
@@ -528,7 +528,7 @@ int l_listener_index(lua_State* L) {
   } else if (key == "accept") {
     lua_pushcfunction(L, protect<l_accept>);
   } else if (key == "close") {
-    lua_pushcfunction(L, l_listener_close);
+    lua_pushcfunction(L, protect<l_listener_close>);
   } else {
     lua_pushnil(L);
   }
@@ -540,9 +540,9 @@ int l_listener_index(lua_State* L) {
 void open_connections(lua_State* L) {
   open_connection_methods(L);
   luaL_newmetatable(L, kListenerMeta);
-  const luaL_Reg meta[] = {{"__index", l_listener_index},
-                           {"__gc", l_listener_gc},
-                           {"__close", l_listener_close},
+  const luaL_Reg meta[] = {{"__index", protect<l_listener_index>},
+                           {"__gc", protect<l_listener_gc>},
+                           {"__close", protect<l_listener_close>},
                            {nullptr, nullptr}};
   luaL_setfuncs(L, meta, 0);
   lua_pushliteral(L, "listener");

@@ -21,20 +21,23 @@ Task*& task_slot(lua_State* L) {
 // runs an engine on each core.
 thread_local Task* g_running = nullptr;
 
-// Stops a script that computes for longer than the wait timeout without waiting.
+// Stops a script that computes for longer than the wait timeout without waiting. A hook, not
+// a binding: it raises with lua_error itself, so the message is built in a scope of its own.
 void loop_guard(lua_State* L, lua_Debug*) {
   Task* t = g_running;
   if (t == nullptr) return;
   double limit = Engine::of(L).options().timeout;
   double ran = std::chrono::duration<double>(Clock::now() - t->resumed_at).count();
-  if (ran > limit) {
+  if (ran <= limit) return;
+  {
     char ran_text[32];
     std::snprintf(ran_text, sizeof ran_text, "%.3g", ran);
-    raise(L, kScriptError, "script",
-          std::string("the script ran ") + ran_text +
-              " s without waiting on the network (an endless loop?); stopped at the " +
-              seconds_text(limit) + " s timeout");
+    push_error(L, kScriptError, "script",
+               std::string("the script ran ") + ran_text +
+                   " s without waiting on the network (an endless loop?); stopped at the " +
+                   seconds_text(limit) + " s timeout");
   }
+  lua_error(L);
 }
 
 // Error object at `idx` as text: "where: message".
@@ -156,8 +159,10 @@ Task* Engine::spawn(lua_State* L, int nargs) {
   t->parent = g_running != nullptr ? g_running->id : 0;
   lua_xmove(L, t->co, nargs + 1);
   tasks_[t->id] = std::move(task);
-  boost::asio::post(io_, [this, t, nargs] {
-    if (!stopping_) resume(t, nargs);
+  // By id: the task may be cancelled (and released) before it starts.
+  boost::asio::post(io_, [this, id = t->id, nargs] {
+    Task* task = find_task(id);
+    if (!stopping_ && task != nullptr && !task->finished) resume(task, nargs);
   });
   return t;
 }
@@ -171,8 +176,9 @@ void Engine::wake(Task* t, std::function<int(lua_State*)> push) {
   if (stopping_ || t->finished) return;
   if (t->running) {
     // Completed before the task yielded: resume once it has.
-    boost::asio::post(io_,
-                      [this, t, push = std::move(push)]() mutable { wake(t, std::move(push)); });
+    boost::asio::post(io_, [this, id = t->id, push = std::move(push)]() mutable {
+      if (Task* task = find_task(id)) wake(task, std::move(push));
+    });
     return;
   }
   t->waiting = false;

@@ -79,7 +79,8 @@ class Engine {
   static Task* task_of(lua_State* L);
 
   /// Checks that the running code may wait and marks its task waiting. Raises a script
-  /// error otherwise. The binding then starts its operation and returns lua_yield(L, 0).
+  /// error otherwise. The binding then starts its operation and returns suspend(L): protect<>
+  /// yields.
   Task* prepare_wait(lua_State* L);
   /// Resumes a waiting task with the values `push` leaves on its stack (returns their count).
   void wake(Task* task, std::function<int(lua_State*)> push);

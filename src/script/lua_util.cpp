@@ -1,6 +1,8 @@
 #include "script/lua_util.hpp"
 
+#include <cstdarg>
 #include <cstdio>
+#include <cstring>
 #include <new>
 
 #include "script/engine.hpp"
@@ -15,15 +17,15 @@ int error_tostring(lua_State* L) {
   lua_getfield(L, 1, "where");
   lua_getfield(L, 1, "message");
   if (lua_isstring(L, -2) && lua_rawlen(L, -2) > 0) {
-    lua_pushfstring(L, "%s: %s", lua_tostring(L, -2), luaL_optstring(L, -1, "?"));
+    lua_pushfstring(L, "%s: %s", lua_tostring(L, -2), opt_string(L, -1, "?"));
   } else {
-    lua_pushstring(L, luaL_optstring(L, -1, "?"));
+    lua_pushstring(L, opt_string(L, -1, "?"));
   }
   return 1;
 }
 
 std::string& secret_value(lua_State* L, int idx) {
-  return *static_cast<std::string*>(luaL_checkudata(L, idx, kSecretMeta));
+  return *static_cast<std::string*>(check_udata(L, idx, kSecretMeta));
 }
 
 int secret_gc(lua_State* L) {
@@ -49,8 +51,7 @@ std::string concat_operand(lua_State* L, int idx) {
     const char* s = lua_tolstring(L, idx, &len);
     return std::string(s, len);
   }
-  luaL_error(L, "attempt to concatenate a secret with a %s value", luaL_typename(L, idx));
-  return {};
+  raise_text(L, "attempt to concatenate a secret with a %s value", luaL_typename(L, idx));
 }
 
 // A secret joined with anything is a secret: the original value stays registered for masking.
@@ -72,16 +73,17 @@ int secret_eq(lua_State* L) {
 
 void init_metatables(lua_State* L) {
   if (luaL_newmetatable(L, kSecretMeta)) {
-    const luaL_Reg methods[] = {{"__gc", secret_gc},   {"__tostring", secret_tostring},
-                                {"__len", secret_len}, {"__concat", secret_concat},
-                                {"__eq", secret_eq},   {nullptr, nullptr}};
+    const luaL_Reg methods[] = {
+        {"__gc", protect<secret_gc>},   {"__tostring", protect<secret_tostring>},
+        {"__len", protect<secret_len>}, {"__concat", protect<secret_concat>},
+        {"__eq", protect<secret_eq>},   {nullptr, nullptr}};
     luaL_setfuncs(L, methods, 0);
     lua_pushliteral(L, "secret");
     lua_setfield(L, -2, "__name");
   }
   lua_pop(L, 1);
   if (luaL_newmetatable(L, kErrorMeta)) {
-    lua_pushcfunction(L, error_tostring);
+    lua_pushcfunction(L, protect<error_tostring>);
     lua_setfield(L, -2, "__tostring");
   }
   lua_pop(L, 1);
@@ -125,8 +127,151 @@ void push_error(lua_State* L, int exit, const char* kind, const std::string& mes
 
 void raise(lua_State* L, int exit, const char* kind, const std::string& message) {
   push_error(L, exit, kind, message);
-  lua_error(L);
-  __builtin_unreachable();
+  throw Raised{};
+}
+
+void raise_top(lua_State*) {
+  throw Raised{};
+}
+
+void raise_text(lua_State* L, const char* fmt, ...) {
+  luaL_where(L, 1);
+  va_list ap;
+  va_start(ap, fmt);
+  lua_pushvfstring(L, fmt, ap);
+  va_end(ap);
+  lua_concat(L, 2);
+  throw Raised{};
+}
+
+namespace {
+// The name under which package.loaded holds the running function ("sleep", "string.rep"), for
+// messages about a function called without a name (through pcall, say).    [-0, +0, m]
+std::string loaded_name(lua_State* L, lua_Debug* ar) {
+  std::string found;
+  lua_getinfo(L, "f", ar);
+  int fn = lua_gettop(L);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  // A global first ("sleep", not "parley.sleep"), then the other modules.
+  lua_getfield(L, fn + 1, LUA_GNAME);
+  if (lua_istable(L, -1)) {
+    lua_pushnil(L);
+    while (lua_next(L, -2) != 0) {
+      if (lua_type(L, -2) == LUA_TSTRING && lua_rawequal(L, -1, fn)) {
+        found = lua_tostring(L, -2);
+        lua_pop(L, 2);
+        break;
+      }
+      lua_pop(L, 1);
+    }
+  }
+  lua_settop(L, fn + 1);
+  lua_pushnil(L);
+  while (found.empty() && lua_next(L, fn + 1) != 0) {
+    if (lua_type(L, -2) == LUA_TSTRING && lua_istable(L, -1)) {
+      lua_pushnil(L);
+      while (lua_next(L, -2) != 0) {
+        if (lua_type(L, -2) == LUA_TSTRING && lua_rawequal(L, -1, fn)) {
+          std::string module = lua_tostring(L, -4);
+          found = (module == "_G" ? "" : module + ".") + lua_tostring(L, -2);
+          lua_pop(L, 2);
+          break;
+        }
+        lua_pop(L, 1);
+      }
+    }
+    lua_pop(L, 1);
+  }
+  lua_settop(L, fn - 1);
+  return found.empty() ? "?" : found;
+}
+}  // namespace
+
+void arg_error(lua_State* L, int arg, const char* message) {
+  lua_Debug ar;
+  if (lua_getstack(L, 0, &ar) == 0) raise_text(L, "bad argument #%d (%s)", arg, message);
+  lua_getinfo(L, "n", &ar);
+  if (ar.namewhat != nullptr && std::strcmp(ar.namewhat, "method") == 0) {
+    --arg;  // self is not counted
+    if (arg == 0) raise_text(L, "calling '%s' on bad self (%s)", ar.name, message);
+  }
+  std::string name = ar.name != nullptr ? ar.name : loaded_name(L, &ar);
+  raise_text(L, "bad argument #%d to '%s' (%s)", arg, name.c_str(), message);
+}
+
+namespace {
+[[noreturn]] void type_error(lua_State* L, int arg, const char* expected) {
+  const char* got = nullptr;
+  if (luaL_getmetafield(L, arg, "__name") == LUA_TSTRING) {
+    got = lua_tostring(L, -1);
+  } else if (lua_type(L, arg) == LUA_TLIGHTUSERDATA) {
+    got = "light userdata";
+  } else {
+    got = luaL_typename(L, arg);
+  }
+  arg_error(L, arg, lua_pushfstring(L, "%s expected, got %s", expected, got));
+}
+}  // namespace
+
+lua_Integer check_integer(lua_State* L, int arg) {
+  int ok = 0;
+  lua_Integer v = lua_tointegerx(L, arg, &ok);
+  if (ok == 0) {
+    if (lua_isnumber(L, arg)) arg_error(L, arg, "number has no integer representation");
+    type_error(L, arg, "number");
+  }
+  return v;
+}
+
+lua_Number check_number(lua_State* L, int arg) {
+  int ok = 0;
+  lua_Number v = lua_tonumberx(L, arg, &ok);
+  if (ok == 0) type_error(L, arg, "number");
+  return v;
+}
+
+const char* check_string(lua_State* L, int arg, std::size_t* len) {
+  const char* s = lua_tolstring(L, arg, len);
+  if (s == nullptr) type_error(L, arg, "string");
+  return s;
+}
+
+lua_Integer opt_integer(lua_State* L, int arg, lua_Integer def) {
+  return lua_isnoneornil(L, arg) ? def : check_integer(L, arg);
+}
+
+lua_Number opt_number(lua_State* L, int arg, lua_Number def) {
+  return lua_isnoneornil(L, arg) ? def : check_number(L, arg);
+}
+
+const char* opt_string(lua_State* L, int arg, const char* def) {
+  return lua_isnoneornil(L, arg) ? def : check_string(L, arg);
+}
+
+void check_type(lua_State* L, int arg, int type) {
+  if (lua_type(L, arg) != type) type_error(L, arg, lua_typename(L, type));
+}
+
+void* check_udata(lua_State* L, int arg, const char* meta) {
+  void* p = luaL_testudata(L, arg, meta);
+  if (p == nullptr) type_error(L, arg, meta);
+  return p;
+}
+
+void check_stack(lua_State* L, int n, const char* what) {
+  if (lua_checkstack(L, n) == 0) raise_text(L, "stack overflow (%s)", what);
+}
+
+int run_binding(lua_State* L, lua_CFunction f) noexcept {
+  try {
+    return f(L);
+  } catch (const Raised&) {
+  } catch (const std::exception& e) {
+    push_error(L, kScriptError, "script", e.what());
+  } catch (...) {
+    push_error(L, kScriptError, "script", "unexpected C++ exception");
+  }
+  return kRaise;
 }
 
 std::string where(lua_State* L) {
@@ -151,7 +296,7 @@ std::string_view check_bytes(lua_State* L, int idx, bool* secret) {
   }
   if (secret != nullptr) *secret = false;
   size_t len = 0;
-  const char* s = luaL_checklstring(L, idx, &len);
+  const char* s = check_string(L, idx, &len);
   return {s, len};
 }
 
@@ -175,7 +320,7 @@ std::optional<std::string> opt_string_field(lua_State* L, int table, const char*
 std::optional<double> opt_number_field(lua_State* L, int table, const char* name) {
   std::optional<double> out;
   if (lua_getfield(L, table, name) != LUA_TNIL) {
-    if (!lua_isnumber(L, -1)) luaL_error(L, "option %s must be a number", name);
+    if (!lua_isnumber(L, -1)) raise_text(L, "option %s must be a number", name);
     out = lua_tonumber(L, -1);
   }
   lua_pop(L, 1);

@@ -20,42 +20,76 @@ void init_metatables(lua_State* L);
 
 /// Builds the error object {kind, exit, message, where} on the stack   [-0, +1, m]
 void push_error(lua_State* L, int exit, const char* kind, const std::string& message);
-/// Raises it                                                            [-0, +0, v]
+/// Raises it                                                            [-0, +1, t]
 [[noreturn]] void raise(lua_State* L, int exit, const char* kind, const std::string& message);
 /// "script.lua:12" for the innermost frame of the script itself (library frames skipped).
 std::string where(lua_State* L);
 
-/// A string or a secret at `idx`; `secret` tells which.                [-0, +0, v]
+//---------------------------------------------------------------------------------------------
+// Errors and yields of the bindings.
+//
+// Lua is linked as C, so a Lua error or a coroutine yield is a longjmp: it costs about fifty
+// instructions (a C++ exception thrown through the Lua VM cost some 30,000, which made the
+// yields half of a load test's CPU), but it skips the destructors of every C++ frame it
+// crosses. So no binding raises or yields by itself. It throws (raise(), the checks below) or
+// returns kSuspend, and protect<F>, which holds no C++ object, calls lua_error or lua_yieldk
+// once F has returned. Every C function given to Lua goes through protect<>.
+
+/// Thrown with the error object already on the stack; protect<> raises it.
+struct Raised {};
+/// Raises the value on top of the stack as the error.                   [-1, +1, t]
+[[noreturn]] void raise_top(lua_State* L);
+/// luaL_error that throws: "where: message" as a string error.         [-0, +1, t]
+[[noreturn]] void raise_text(lua_State* L, const char* fmt, ...);
+/// luaL_argerror that throws.                                           [-0, +1, t]
+[[noreturn]] void arg_error(lua_State* L, int arg, const char* message);
+inline void arg_check(lua_State* L, bool ok, int arg, const char* message) {
+  if (!ok) arg_error(L, arg, message);
+}
+/// The luaL_check*/luaL_opt* family, throwing.                         [-0, +0, t]
+lua_Integer check_integer(lua_State* L, int arg);
+lua_Number check_number(lua_State* L, int arg);
+const char* check_string(lua_State* L, int arg, std::size_t* len = nullptr);
+lua_Integer opt_integer(lua_State* L, int arg, lua_Integer def);
+lua_Number opt_number(lua_State* L, int arg, lua_Number def);
+const char* opt_string(lua_State* L, int arg, const char* def);
+void check_type(lua_State* L, int arg, int type);
+void* check_udata(lua_State* L, int arg, const char* meta);
+void check_stack(lua_State* L, int n, const char* what);
+
+/// The continuation of a suspended binding: returns the results a completion pushed, or
+/// raises its error (no C++ frame is left to skip then).
+int resume_k(lua_State* L, int status, lua_KContext base);
+/// Returned by a binding that started an operation (after Engine::prepare_wait): protect<>
+/// then yields the task. The completion pushes `true, results...` (returned to the script) or
+/// `false, error` (raised).
+constexpr int kSuspend = -1;
+inline int suspend(lua_State*) {
+  return kSuspend;
+}
+constexpr int kRaise = -2;
+
+/// Runs f(L): its result, kSuspend, or kRaise with the error object on the stack (a Raised,
+/// or a C++ exception turned into a script error, exit 2).
+int run_binding(lua_State* L, lua_CFunction f) noexcept;
+
+template <lua_CFunction F>
+int protect(lua_State* L) {
+  int n = run_binding(L, F);
+  if (n >= 0) return n;
+  if (n == kSuspend) return lua_yieldk(L, 0, lua_gettop(L), resume_k);
+  return lua_error(L);
+}
+
+/// A string or a secret at `idx`; `secret` tells which.                [-0, +0, t]
 std::string_view check_bytes(lua_State* L, int idx, bool* secret = nullptr);
 bool is_secret(lua_State* L, int idx);
 /// Pushes a new secret holding `value` and registers it for masking.   [-0, +1, m]
 void push_secret(lua_State* L, std::string_view value);
 
-/// The continuation of suspend(): returns the results a completion pushed, or raises its error.
-int resume_k(lua_State* L, int status, lua_KContext base);
-/// Yields the running task (after Engine::prepare_wait and starting the operation). The
-/// completion pushes `true, results...` (returned to the script) or `false, error` (raised).
-/// Inline: a yield unwinds the C++ stack like an exception, and each frame on the way costs.
-inline int suspend(lua_State* L) {
-  return lua_yieldk(L, 0, lua_gettop(L), resume_k);
-}
-
-/// Option-table readers: nil when the field is absent.                  [-0, +0, v]
+/// Option-table readers: nil when the field is absent.                  [-0, +0, t]
 std::optional<std::string> opt_string_field(lua_State* L, int table, const char* name);
 std::optional<double> opt_number_field(lua_State* L, int table, const char* name);
 std::optional<bool> opt_bool_field(lua_State* L, int table, const char* name);
-
-/// Calls f(L), turning a C++ exception into a Lua error (script error, exit 2) so that no
-/// exception crosses into Lua. Lua's own errors and yields pass through untouched.
-/// (Nothing with a destructor lives across F: a yield inside F unwinds through here, and a
-/// cleanup on the way would make every yield stop and resume the unwinding.)
-template <int (*F)(lua_State*)>
-int protect(lua_State* L) {
-  try {
-    return F(L);
-  } catch (const std::exception& e) {
-    raise(L, 2, "script", e.what());
-  }
-}
 
 }  // namespace parley::script

@@ -4,6 +4,7 @@
 
 #include "script/embedded.hpp"
 #include "script/engine.hpp"
+#include "script/lua_util.hpp"
 
 namespace parley::script {
 
@@ -16,7 +17,7 @@ bool is_file(const std::string& path) {
 
 // package.searchers entry: returns a loader and its origin, or a message why not found.
 int search(lua_State* L) {
-  std::string name = luaL_checkstring(L, 1);
+  std::string name = check_string(L, 1);
   Engine& engine = Engine::of(L);
   std::string rel = name;
   for (auto& c : rel) {
@@ -25,7 +26,7 @@ int search(lua_State* L) {
   for (const auto& dir : engine.options().include_dirs) {
     for (const std::string& path : {dir + "/" + rel + ".lua", dir + "/" + rel + "/init.lua"}) {
       if (!is_file(path)) continue;
-      if (luaL_loadfile(L, path.c_str()) != LUA_OK) return lua_error(L);
+      if (luaL_loadfile(L, path.c_str()) != LUA_OK) raise_top(L);
       if (name.rfind("parley", 0) == 0) engine.add_library_source("@" + path);
       lua_pushstring(L, path.c_str());
       return 2;
@@ -35,7 +36,7 @@ int search(lua_State* L) {
     if (file.name != name) continue;
     std::string chunk = "=" + rel + ".lua";
     if (luaL_loadbuffer(L, file.text.data(), file.text.size(), chunk.c_str()) != LUA_OK) {
-      return lua_error(L);
+      raise_top(L);
     }
     engine.add_library_source(chunk);
     lua_pushstring(L, chunk.c_str() + 1);
@@ -56,7 +57,7 @@ void install_searcher(lua_State* L) {
     lua_rawgeti(L, -1, i);
     lua_rawseti(L, -2, i + 1);
   }
-  lua_pushcfunction(L, search);
+  lua_pushcfunction(L, protect<search>);
   lua_rawseti(L, -2, 2);
   lua_pop(L, 2);
 }
