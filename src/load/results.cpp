@@ -16,6 +16,7 @@ void merge_common(Results& into, const Results& other) {
   into.ok += other.ok;
   into.failed += other.failed;
   into.interrupted += other.interrupted;
+  into.cpu_seconds += other.cpu_seconds;
   into.latency.merge(other.latency);
   into.failed_latency.merge(other.failed_latency);
   for (const auto& [key, f] : other.failures) {
@@ -169,6 +170,7 @@ std::string Results::to_json() const {
   w.key("interrupted").value(interrupted);
   w.end_object();
   w.key("throughput").value(throughput());
+  w.key("cpu_seconds").value(cpu_seconds);
   w.key("latency");
   write_histogram(w, latency);
   w.key("failed_latency");
@@ -236,6 +238,7 @@ Results Results::from_json(const std::string& text) {
   if (const json::Value* p = st.get("parts")) r.settings.parts = static_cast<long>(p->as_count());
   r.started_at = opt_number(v, "started_at").value_or(0);
   r.elapsed = opt_number(v, "elapsed").value_or(0);
+  r.cpu_seconds = opt_number(v, "cpu_seconds").value_or(0);
   const json::Value& conv = need(v, "conversations");
   r.ok = need(conv, "ok").as_count();
   r.failed = need(conv, "failed").as_count();
@@ -292,6 +295,15 @@ std::string Results::to_text() const {
   }
   out += "\n";
   out += "  throughput     " + fmt("%.1f", throughput()) + " conversations/s\n";
+  if (cpu_seconds > 0 && elapsed > 0 && settings.threads > 0) {
+    // Is the load generator the bottleneck? Its threads' CPU time against their wall time.
+    double busy = 100.0 * cpu_seconds / (elapsed * static_cast<double>(settings.threads));
+    out += "  parley CPU     " + fmt("%.2f s", cpu_seconds) + ", " +
+           (settings.threads == 1 ? "its thread" : "its threads") + " busy " +
+           fmt("%.0f", std::min(busy, 100.0)) + " % of the run";
+    if (busy >= 90) out += " (parley may be the bottleneck: see --threads)";
+    out += "\n";
+  }
   auto line = [](const Histogram& h) {
     return "p50 " + format_micros(h.percentile(50)) + "   p90 " + format_micros(h.percentile(90)) +
            "   p99 " + format_micros(h.percentile(99)) + "   max " + format_micros(h.max());

@@ -113,6 +113,7 @@ TEST_CASE("results survive a JSON round trip and merge as parts") {
   r.started_at = 1700000000.25;
   r.ok = 8;
   r.failed = 2;
+  r.cpu_seconds = 2.85;  // of 2 threads over 1.5 s: 95 % busy
   for (std::uint64_t v : {10, 300, 5000, 5001, 70000, 12, 13, 999}) r.latency.record(v);
   r.failed_latency.record(40);
   r.failed_latency.record(41);
@@ -127,6 +128,9 @@ TEST_CASE("results survive a JSON round trip and merge as parts") {
   Results back = Results::from_json(text);
   CHECK(back.to_json() == text);
   CHECK(back.settings.shard == 1);
+  CHECK(back.cpu_seconds == 2.85);
+  CHECK(back.to_text().find("parley CPU     2.85 s, its threads busy 95 % of the run (parley may "
+                            "be the bottleneck") != std::string::npos);
   CHECK(back.latency.percentile(50) == r.latency.percentile(50));
   CHECK(back.failures.at({"reply 550", "rcpt"}).example == "expected 250, got: 550 \"no\"\n");
 
@@ -142,6 +146,8 @@ TEST_CASE("results survive a JSON round trip and merge as parts") {
   CHECK(total.failures.at({"reply 550", "rcpt"}).count == 4);
   CHECK(total.steps.at("ehlo").latency.count() == 2);
   CHECK(total.elapsed == 1.5);
+  CHECK(total.cpu_seconds == 5.7);
+  CHECK(total.to_text().find("its threads busy 95 %") != std::string::npos);
   CHECK(total.to_text().find("2 results merged") != std::string::npos);
 
   CHECK_THROWS(Results::from_json("{\"parley_load\": 2}"));
