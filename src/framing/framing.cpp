@@ -1,5 +1,8 @@
 // The input buffer, the line framer and the SMTP reply framer.
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include "framing/framers.hpp"
@@ -279,6 +282,20 @@ std::unique_ptr<Framer> make_framer(std::string_view kind, const Limits& limits)
   if (kind == "pop3") return make_pop3_framer(limits);
   if (kind == "imap") return make_imap_framer(limits);
   return nullptr;
+}
+
+void advise_huge_pages(void* data, std::size_t size) {
+#ifdef MADV_HUGEPAGE
+  constexpr std::uintptr_t kHuge = 2u << 20;
+  if (size < kHugePagesFrom) return;
+  auto begin = reinterpret_cast<std::uintptr_t>(data);
+  std::uintptr_t first = (begin + kHuge - 1) & ~(kHuge - 1);  // whole huge pages inside only
+  std::uintptr_t last = (begin + size) & ~(kHuge - 1);
+  if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+#else
+  (void)data;
+  (void)size;
+#endif
 }
 
 }  // namespace parley::framing

@@ -101,6 +101,12 @@ class Framer {
 /// "line", "smtp", "pop3", "imap"; nullptr for an unknown name.
 std::unique_ptr<Framer> make_framer(std::string_view kind, const Limits& limits);
 
+/// Asks the kernel for transparent huge pages under a big buffer about to be filled (a
+/// literal of many megabytes): one page fault per 2 MB instead of one per 4 KB, which was
+/// most of the time of a 50 MB FETCH. A hint: ignored where THP is off or `size` is small.
+void advise_huge_pages(void* data, std::size_t size);
+constexpr std::size_t kHugePagesFrom = 4u << 20;
+
 /// Splits one line off the front of `in` (CRLF or bare LF). Returns nullopt when no full line
 /// is buffered; sets `error` and returns nullopt when the line exceeds limits.max_line.
 /// `bare_lf` tells whether the line ended in LF alone.

@@ -116,8 +116,12 @@ class ImapFramer final : public Framer {
     if (*size >= kReserveFrom) {
       // The size is known (and within max_unit): one allocation each, not a doubling series
       // of copies (and of fresh pages to fault in) for a literal of many megabytes.
-      if (!spans_only_) pending_.literals.back().reserve(*size);
+      if (!spans_only_) {
+        pending_.literals.back().reserve(*size);
+        advise_huge_pages(pending_.literals.back().data(), pending_.literals.back().capacity());
+      }
       pending_.raw.reserve(pending_.raw.size() + *size + 64);
+      advise_huge_pages(pending_.raw.data(), pending_.raw.capacity());
     }
     literal_left_ = *size;
     return true;

@@ -3,7 +3,9 @@
 
 #include <boost/asio/post.hpp>
 #include <cstdio>
+#include <cstdlib>
 
+#include "framing/framing.hpp"
 #include "script/lua_util.hpp"
 
 namespace parley::script {
@@ -38,6 +40,21 @@ void loop_guard(lua_State* L, lua_Debug*) {
                    seconds_text(limit) + " s timeout");
   }
   lua_error(L);
+}
+
+// Lua's allocator (realloc and free, as luaL_newstate's), asking for huge pages under the
+// strings of big replies: a 50 MB literal is one string.
+void* allocate(void*, void* block, std::size_t old_size, std::size_t size) {
+  if (size == 0) {
+    std::free(block);
+    return nullptr;
+  }
+  void* grown = std::realloc(block, size);
+  if (grown != nullptr && size >= framing::kHugePagesFrom &&
+      (block == nullptr || size > old_size)) {
+    framing::advise_huge_pages(grown, size);
+  }
+  return grown;
 }
 
 // Error object at `idx` as text: "where: message".
@@ -86,6 +103,7 @@ Engine::Engine(EngineOptions options)
     : options_(std::move(options)), transcript_(options_.transcript) {
   L_ = luaL_newstate();
   if (L_ == nullptr) throw std::bad_alloc();
+  lua_setallocf(L_, allocate, nullptr);
   task_slot(L_) = nullptr;
   lua_pushlightuserdata(L_, this);
   lua_rawsetp(L_, LUA_REGISTRYINDEX, &kEngineKey);
