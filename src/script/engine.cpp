@@ -13,7 +13,6 @@ namespace parley::script {
 namespace {
 
 const char kEngineKey = 'E';
-constexpr int kHookInstructions = 10000;
 
 Task*& task_slot(lua_State* L) {
   return *static_cast<Task**>(lua_getextraspace(L));
@@ -22,25 +21,6 @@ Task*& task_slot(lua_State* L) {
 // The task being resumed (hooks see coroutines it made, too). One per thread: `parley load`
 // runs an engine on each core.
 thread_local Task* g_running = nullptr;
-
-// Stops a script that computes for longer than the wait timeout without waiting. A hook, not
-// a binding: it raises with lua_error itself, so the message is built in a scope of its own.
-void loop_guard(lua_State* L, lua_Debug*) {
-  Task* t = g_running;
-  if (t == nullptr) return;
-  double limit = Engine::of(L).options().timeout;
-  double ran = std::chrono::duration<double>(Clock::now() - t->resumed_at).count();
-  if (ran <= limit) return;
-  {
-    char ran_text[32];
-    std::snprintf(ran_text, sizeof ran_text, "%.3g", ran);
-    push_error(L, kScriptError, "script",
-               std::string("the script ran ") + ran_text +
-                   " s without waiting on the network (an endless loop?); stopped at the " +
-                   seconds_text(limit) + " s timeout");
-  }
-  lua_error(L);
-}
 
 // Lua's allocator (realloc and free, as luaL_newstate's), asking for huge pages under the
 // strings of big replies: a 50 MB literal is one string.
@@ -107,7 +87,6 @@ Engine::Engine(EngineOptions options)
   task_slot(L_) = nullptr;
   lua_pushlightuserdata(L_, this);
   lua_rawsetp(L_, LUA_REGISTRYINDEX, &kEngineKey);
-  lua_sethook(L_, loop_guard, LUA_MASKCOUNT, kHookInstructions);
   init_metatables(L_);
   open_libraries();
 }
@@ -138,6 +117,7 @@ bool Engine::is_library_source(const char* source) const {
 
 void Engine::open_libraries() {
   luaL_openlibs(L_);
+  LoopGuard::install(L_);
   install_searcher(L_);
   open_core(L_);
   open_connections(L_);
@@ -210,8 +190,10 @@ void Engine::resume(Task* t, int nargs) {
   g_running = t;
   t->running = true;
   t->resumed_at = Clock::now();
+  std::int64_t outer_since = guard_.enter(t->resumed_at);
   int nresults = 0;
   int status = lua_resume(t->co, L_, nargs, &nresults);
+  guard_.leave(outer_since);
   t->running = false;
   g_running = outer;
   if (status == LUA_YIELD) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "report/transcript.hpp"
+#include "script/loop_guard.hpp"
 
 namespace parley::script {
 
@@ -143,6 +144,7 @@ class Engine {
   void stop_everything();
 
   EngineOptions options_;
+  LoopGuard guard_{options_.timeout};
   boost::asio::io_context io_;
   report::Transcript transcript_;
   lua_State* L_ = nullptr;
