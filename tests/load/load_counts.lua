@@ -1,7 +1,8 @@
 -- load_counts.lua: parley load runs exactly -n conversations (numbered 1..n, each once), at
 -- most -c at a time, and its --json has the documented shape: counts, per-step histograms
 -- whose buckets add up, failures by reply code and by step (the server refuses every fifth
--- recipient with 550).
+-- recipient with 550). One thread by default, one per core (at most -c) with --threads auto;
+-- the CPU time of parley's threads is reported.
 -- exit: 0
 -- args: --timeout 30
 -- stdout: load counts ok
@@ -16,7 +17,9 @@ assert(res.parley_load == 1, "format version")
 assert(res.script == h.client("txn"), "script: " .. tostring(res.script))
 local s = res.settings
 assert(s.concurrency == 4 and s.count == 50 and s.duration == nil and s.rate == nil, "settings")
-assert(s.threads >= 1 and s.threads <= 4, "threads: " .. s.threads)
+assert(s.threads == 1, "one thread by default, got " .. s.threads)
+assert(type(res.cpu_seconds) == "number" and res.cpu_seconds > 0 and
+  res.cpu_seconds <= res.elapsed * 1.5 + 0.05, "cpu_seconds: " .. tostring(res.cpu_seconds))
 assert(s.timeout == 30 and s.parts == 1, "timeout, parts")
 
 local conv = res.conversations
@@ -71,4 +74,13 @@ for _, st in ipairs(res.steps) do
   assert(st.failed == (st.name == "rcpt" and 10 or 0), st.name .. ": failed " .. st.failed)
   check_histogram(st.latency, ok, "step " .. st.name)
 end
+-- --threads auto: one engine per core, at most -c; the numbers are still 1..n, each once.
+local cores = tonumber(io.popen("nproc"):read("l"))
+local srv2, seen2 = h.smtp_server {}
+local auto = h.load { "--threads", "auto", "-c", "3", "-n", "30", h.client("txn"), "port=" .. srv2.port }
+assert(auto.settings.threads == math.min(cores, 3),
+  ("--threads auto on %d cores: %d threads"):format(cores, auto.settings.threads))
+assert(auto.conversations.ok == 30, "auto: ok " .. auto.conversations.ok)
+table.sort(seen2.recipients)
+for i = 1, 30 do assert(seen2.recipients[i] == i, "auto: recipient numbers 1..30") end
 print("load counts ok")
