@@ -1,13 +1,13 @@
 // parley load: runs a conversation script many times at once and reports throughput,
 // failures by cause and latency percentiles; parley load --merge adds up results of shards.
 //
-// The work is split over threads (one by default, one per core with --threads auto), each
-// with its own Engine (own io_context and Lua state): concurrency, count and rate are divided
-// between them and their results merged. One is the default because a load test so often
-// shares its machine with the server under test (CI, a laptop), and a second thread then takes
-// the server's core: against smtp-sink on 2 cores, 1 thread ran 9,200-9,800 transactions/s
-// and 2 threads 7,700-8,900. The report says when the threads were busy all along. --shard I/N
-// first takes the I-th part of the whole load, so that N machines together run what one would.
+// The work is split over threads, each with its own Engine (own io_context and Lua state):
+// without --rate they take conversations from one pool and share the concurrency, so that a
+// thread may join or leave; with --rate each keeps its own schedule of its own part. By
+// default the run starts on one thread and adds threads while they pay (load/scaler.hpp):
+// a load test so often shares its machine with the server under test that a second thread
+// may only take the server's core. --shard I/N first takes the I-th part of the whole load,
+// so that N machines together run what one would.
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +21,7 @@
 
 #include "cli/cli.hpp"
 #include "load/runner.hpp"
+#include "load/scaler.hpp"
 
 namespace parley::cli {
 
@@ -33,7 +34,7 @@ struct LoadFlags {
   std::optional<std::uint64_t> count;
   std::optional<double> duration;
   std::optional<double> rate;
-  long threads = 1;  // 0: one per core (--threads auto)
+  long threads = -1;  // -1: adaptive (the default); 0: one per core (--threads auto)
   long shard = 0;
   long shards = 0;
   bool json = false;
@@ -171,38 +172,52 @@ int run_load(Common& c, const LoadFlags& f) {
   std::optional<double> rate;
   if (f.rate) rate = *f.rate / static_cast<double>(shards);
 
-  unsigned cores = std::thread::hardware_concurrency();
-  std::uint64_t threads =
-      f.threads > 0 ? static_cast<std::uint64_t>(f.threads) : (cores > 0 ? cores : 1);
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  std::uint64_t most = std::min<std::uint64_t>(cores, concurrency);
+  if (count) most = std::max<std::uint64_t>(1, std::min(most, *count));
+  // The default (no --threads, no --rate): one thread to start with, more while they pay.
+  bool adaptive = f.threads < 0 && !rate;
+  std::uint64_t threads = f.threads > 0                 ? static_cast<std::uint64_t>(f.threads)
+                          : f.threads == 0 && !adaptive ? cores
+                                                        : 1;
   threads = std::min(threads, concurrency);
   if (count) threads = std::max<std::uint64_t>(1, std::min(threads, *count));
-  std::vector<double> cpu(threads, 0.0);  // each thread's CPU seconds
+  most = std::max(most, threads);
 
-  std::vector<std::unique_ptr<load::Runner>> runners;
-  for (std::uint64_t t = 0; t < threads; ++t) {
+  // Closed loop: the runners take conversations from one pool, numbered 1..n (with -n) or
+  // uniquely (with --duration), so that a runner may join or leave at any time. Open loop
+  // (--rate): each thread keeps its own schedule of its own part.
+  auto tickets = std::make_shared<load::Tickets>();
+  tickets->count = count;
+  auto share_of = [&](std::uint64_t t, std::uint64_t of, long target) {
     load::Share s;
     s.thread = static_cast<int>(t);
-    s.threads = static_cast<int>(threads);
+    s.threads = static_cast<int>(of);
     s.shard = f.shard;
     s.shards = f.shards;
-    s.concurrency = static_cast<long>(part_of(concurrency, threads, t));
+    s.concurrency = target;
     s.timeout = c.options.timeout;
-    if (count) {
-      // Numbers 1..n over the whole run: shard blocks, interleaved between threads.
-      s.count = part_of(*count, threads, t);
-      s.first_number = count_offset + 1 + t;
-      s.number_stride = threads;
-    } else {
-      s.first_number = (shard + 1) + shards * t;
-      s.number_stride = shards * threads;
-    }
     if (rate) {
-      s.rate = *rate / static_cast<double>(threads);
+      if (count) {
+        // Numbers 1..n over the whole run: shard blocks, interleaved between threads.
+        s.count = part_of(*count, of, t);
+        s.first_number = count_offset + 1 + t;
+        s.number_stride = of;
+      } else {
+        s.first_number = (shard + 1) + shards * t;
+        s.number_stride = shards * of;
+      }
+      s.rate = *rate / static_cast<double>(of);
       // Threads (and shards) take turns: their schedules are offset, not simultaneous.
       s.phase = static_cast<double>(shard + shards * t) / *f.rate;
+    } else {
+      s.count = count;
+      s.tickets = tickets;
+      s.first_number = count ? count_offset + 1 : shard + 1;
+      s.number_stride = count ? 1 : shards;
     }
-    runners.push_back(std::make_unique<load::Runner>(c.options, script, s));
-  }
+    return s;
+  };
 
   // Every thread starts on the same clock, a moment from now (engines start in ~1 ms).
   Clock::time_point start = Clock::now() + std::chrono::milliseconds(5);
@@ -217,13 +232,15 @@ int run_load(Common& c, const LoadFlags& f) {
   std::mutex mutex;
   std::condition_variable cv;
   std::size_t finished = 0;
-  g_interrupted.store(false);
-  auto old_handler = std::signal(SIGINT, on_sigint);
+  std::vector<double> cpu(most, 0.0);  // each thread's CPU seconds (sized once: threads write)
+  std::vector<std::unique_ptr<load::Runner>> runners;
   std::vector<std::thread> workers;
-  for (std::size_t t = 0; t < runners.size(); ++t) {
-    load::Runner* runner = runners[t].get();
-    workers.emplace_back([&, runner, t] {
-      runner->run(start, end);
+  auto add_runner = [&](load::Share s, Clock::time_point from) {
+    runners.push_back(std::make_unique<load::Runner>(c.options, script, std::move(s)));
+    load::Runner* runner = runners.back().get();
+    std::size_t t = runners.size() - 1;
+    workers.emplace_back([&, runner, t, from] {
+      runner->run(from, end);
       timespec used{};
       if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &used) == 0) {
         cpu[t] = static_cast<double>(used.tv_sec) + static_cast<double>(used.tv_nsec) / 1e9;
@@ -232,7 +249,40 @@ int run_load(Common& c, const LoadFlags& f) {
       ++finished;
       cv.notify_all();
     });
+  };
+  g_interrupted.store(false);
+  auto old_handler = std::signal(SIGINT, on_sigint);
+  for (std::uint64_t t = 0; t < threads; ++t) {
+    add_runner(share_of(t, threads, static_cast<long>(part_of(concurrency, threads, t))), start);
   }
+
+  // Adaptive threads: the CPU time of each thread, window by window.
+  load::Scaler scaler(static_cast<int>(most));
+  auto thread_cpu = [&](std::size_t t) {
+    clockid_t id{};
+    timespec used{};
+    if (pthread_getcpuclockid(workers[t].native_handle(), &id) != 0) return 0.0;
+    if (clock_gettime(id, &used) != 0) return 0.0;
+    return static_cast<double>(used.tv_sec) + static_cast<double>(used.tv_nsec) / 1e9;
+  };
+  auto done_so_far = [&] {
+    std::uint64_t done = 0;
+    for (const auto& r : runners) {
+      done += r->progress().ok.load(std::memory_order_relaxed) +
+              r->progress().failed.load(std::memory_order_relaxed);
+    }
+    return done;
+  };
+  const auto window = std::chrono::seconds(1);
+  Clock::time_point window_at = start;
+  std::uint64_t window_done = 0;
+  std::vector<double> window_cpu(1, 0.0);
+  auto rebalance = [&](std::size_t active) {
+    for (std::size_t t = 0; t < active; ++t) {
+      runners[t]->set_concurrency(static_cast<long>(part_of(concurrency, active, t)));
+    }
+  };
+
   bool progress = !c.options.quiet && !c.options.verbose && isatty(fileno(stderr)) != 0 &&
                   transcript_file == nullptr;
   bool stopped = false;
@@ -247,7 +297,38 @@ int run_load(Common& c, const LoadFlags& f) {
         stopped = true;
         for (auto& r : runners) r->stop();
       }
-      if (progress && Clock::now() >= next_progress && finished < runners.size()) {
+      Clock::time_point now = Clock::now();
+      if (adaptive && !stopped && !scaler.settled() && now - window_at >= window && finished == 0) {
+        double span = std::chrono::duration<double>(now - window_at).count();
+        std::uint64_t done = done_so_far();
+        double per_second = static_cast<double>(done - window_done) / span;
+        auto active = static_cast<std::size_t>(scaler.threads());
+        std::vector<double> busy;
+        for (std::size_t t = 0; t < active; ++t) {
+          busy.push_back((thread_cpu(t) - window_cpu[t]) / span);
+        }
+        double left = end ? std::chrono::duration<double>(*end - now).count()
+                      : per_second > 0
+                          ? static_cast<double>(*count - std::min(done, *count)) / per_second
+                          : 0;
+        switch (scaler.decide(per_second, busy, left)) {
+          case load::Scaler::Action::add:
+            add_runner(share_of(active, active + 1, 0), now);
+            rebalance(active + 1);
+            break;
+          case load::Scaler::Action::retire:
+            runners[active - 1]->set_concurrency(0);
+            rebalance(active - 1);
+            break;
+          case load::Scaler::Action::none:
+            break;
+        }
+        window_at = now;
+        window_done = done;
+        window_cpu.assign(static_cast<std::size_t>(scaler.threads()), 0.0);
+        for (std::size_t t = 0; t < window_cpu.size(); ++t) window_cpu[t] = thread_cpu(t);
+      }
+      if (progress && now >= next_progress && finished < runners.size()) {
         lock.unlock();
         show_progress(runners, start, last_done, last_at);
         lock.lock();
@@ -269,10 +350,18 @@ int run_load(Common& c, const LoadFlags& f) {
   load::Results total;
   for (auto& r : runners) total.merge(r->results());
   for (double seconds : cpu) total.cpu_seconds += seconds;
+  if (adaptive && scaler.tried() > 0) {
+    int kept = scaler.threads();
+    total.threads_note =
+        std::to_string(kept) + (kept == 1 ? " thread" : " threads") + " kept of " +
+        std::to_string(scaler.tried() + 1) + " tried: " +
+        (scaler.settled() ? "the last one brought less than 10 % more conversations a second"
+                          : "each brought 10 % more conversations a second or better");
+  }
   load::Settings& st = total.settings;
   st.script = script;
   st.concurrency = static_cast<long>(concurrency);
-  st.threads = static_cast<long>(threads);
+  st.threads = adaptive ? scaler.threads() : static_cast<long>(threads);
   st.count = count;
   st.duration = f.duration;
   st.rate = rate;

@@ -301,9 +301,12 @@ std::string Results::to_text() const {
     out += "  parley CPU     " + fmt("%.2f s", cpu_seconds) + ", " +
            (settings.threads == 1 ? "its thread" : "its threads") + " busy " +
            fmt("%.0f", std::min(busy, 100.0)) + " % of the run";
-    if (busy >= 90) out += " (parley may be the bottleneck: see --threads)";
+    if (busy >= 90 && threads_note.empty()) {
+      out += " (parley may be the bottleneck: see --threads)";
+    }
     out += "\n";
   }
+  if (!threads_note.empty()) out += "  threads        " + threads_note + "\n";
   auto line = [](const Histogram& h) {
     return "p50 " + format_micros(h.percentile(50)) + "   p90 " + format_micros(h.percentile(90)) +
            "   p99 " + format_micros(h.percentile(99)) + "   max " + format_micros(h.max());

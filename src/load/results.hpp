@@ -47,6 +47,7 @@ struct Results {
   std::uint64_t failed = 0;
   std::uint64_t interrupted = 0;  ///< running when --duration ended (or on Ctrl-C)
   double cpu_seconds = 0;         ///< CPU time of parley's load threads (user + system)
+  std::string threads_note;       ///< how adaptive threads went (text report only)
   Histogram latency;              ///< successful conversations, microseconds
   Histogram failed_latency;       ///< failed conversations, microseconds
   /// (cause, step) -> count and an example. Causes: "reply 550", "timeout", "connect", ...

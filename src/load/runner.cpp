@@ -122,6 +122,7 @@ struct Runner::Impl {
   bool deadline_armed = false;
   bool rate_armed = false;
   bool ending = false;
+  bool begun = false;
   std::uint64_t launched = 0;
   long running = 0;
   std::unordered_map<std::string, std::pair<const std::string*, StepStats*>> step_index;
@@ -167,6 +168,7 @@ struct Runner::Impl {
       });
       return;
     }
+    begun = true;
     if (end) {
       end_timer.expires_at(*end);
       end_timer.async_wait([this](const boost::system::error_code& ec) {
@@ -176,14 +178,23 @@ struct Runner::Impl {
     start_more();
   }
 
-  bool exhausted() const { return share.count && launched >= *share.count; }
+  bool exhausted() const {
+    if (share.tickets) {
+      const Tickets& t = *share.tickets;
+      return t.count && t.taken.load(std::memory_order_relaxed) >= *t.count;
+    }
+    return share.count && launched >= *share.count;
+  }
+
+  long target() const { return runner.target_.load(std::memory_order_relaxed); }
 
   Clock::time_point scheduled(std::uint64_t k) const {
     return start + seconds(share.phase + static_cast<double>(k) / *share.rate);
   }
 
   void start_more() {
-    while (!ending && running < share.concurrency && !exhausted()) {
+    if (!begun) return;  // a set_concurrency before the start: begin() starts them
+    while (!ending && running < target() && !exhausted()) {
       Clock::time_point now = Clock::now();
       Clock::time_point when = share.rate ? scheduled(launched) : now;
       if (end && when >= *end) break;  // the end timer finishes the run
@@ -191,9 +202,10 @@ struct Runner::Impl {
         arm_rate(when);
         return;
       }
-      launch(when);
+      if (!launch(when)) break;
     }
-    if (!ending && running == 0 && exhausted()) close_down();
+    // Out of conversations, or retired (set_concurrency(0)) and idle: this runner is done.
+    if (!ending && running == 0 && (exhausted() || target() == 0)) close_down();
   }
 
   void arm_rate(Clock::time_point when) {
@@ -206,10 +218,15 @@ struct Runner::Impl {
     });
   }
 
-  void launch(Clock::time_point when) {
+  // Starts a conversation; false when another runner took the last ticket.
+  bool launch(Clock::time_point when) {
+    std::uint64_t k = launched;
+    if (share.tickets) {
+      k = share.tickets->taken.fetch_add(1, std::memory_order_relaxed);
+      if (share.tickets->count && k >= *share.tickets->count) return false;
+    }
     lua_rawgeti(L, LUA_REGISTRYINDEX, chunk_ref);
-    lua_pushinteger(L,
-                    static_cast<lua_Integer>(share.first_number + launched * share.number_stride));
+    lua_pushinteger(L, static_cast<lua_Integer>(share.first_number + k * share.number_stride));
     Task* t = engine.spawn(L, 1);
     t->joined = true;  // its failure is counted here, not reported as unjoined
     t->reported = true;
@@ -220,6 +237,7 @@ struct Runner::Impl {
     deadlines.emplace_back(Clock::now() + timeout, t->id);
     arm_deadline();
     t->on_finish.push_back([this, t] { finished(t); });
+    return true;
   }
 
   void arm_deadline() {
@@ -408,7 +426,10 @@ int Runner::Impl::l_step_end(lua_State* L) {
 //---------------------------------------------------------------------------------------------
 
 Runner::Runner(script::EngineOptions options, std::string script, Share share)
-    : options_(std::move(options)), script_(std::move(script)), share_(share) {}
+    : options_(std::move(options)),
+      script_(std::move(script)),
+      share_(std::move(share)),
+      target_(share_.concurrency) {}
 
 Runner::~Runner() = default;
 
@@ -438,6 +459,15 @@ void Runner::run(Clock::time_point start, std::optional<Clock::time_point> end) 
   if (!impl.ending) impl.finished_at = Clock::now();
   results_.elapsed = std::chrono::duration<double>(impl.finished_at - start).count();
   if (results_.elapsed < 0) results_.elapsed = 0;
+}
+
+void Runner::set_concurrency(long n) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  target_.store(n, std::memory_order_relaxed);
+  if (impl_ != nullptr) {
+    Impl* impl = impl_;
+    asio::post(impl->engine.io(), [impl] { impl->start_more(); });
+  }
 }
 
 void Runner::stop() {

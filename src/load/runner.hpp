@@ -19,6 +19,14 @@ namespace parley::load {
 
 using Clock = std::chrono::steady_clock;
 
+/// The conversations of a closed-loop run, handed out one by one to the runners that share
+/// them (so that runners may come and go: adaptive threads). Ticket k is conversation number
+/// first_number + k * number_stride of the Share.
+struct Tickets {
+  std::optional<std::uint64_t> count;  ///< how many in all; none: until the duration ends
+  std::atomic<std::uint64_t> taken{0};
+};
+
 /// What one runner (thread) does.
 struct Share {
   int thread = 0;  ///< 0-based, within this process
@@ -27,6 +35,7 @@ struct Share {
   long shards = 0;
   long concurrency = 1;                ///< conversations at once, at most
   std::optional<std::uint64_t> count;  ///< conversations to run; none: until the duration ends
+  std::shared_ptr<Tickets> tickets;    ///< when set, conversations come from here (not count)
   std::optional<double> rate;          ///< this runner's conversations per second
   double phase = 0;                    ///< seconds before its first scheduled conversation
   std::uint64_t first_number = 1;      ///< conversation numbers: first + k * stride
@@ -53,6 +62,10 @@ class Runner {
   void run(Clock::time_point start, std::optional<Clock::time_point> end);
   /// Ends the run soon (Ctrl-C): running conversations are counted as interrupted. Any thread.
   void stop();
+  /// How many conversations it keeps going at once, from now on (any thread). 0 retires the
+  /// runner: it ends once the conversations it has going have ended.
+  void set_concurrency(long n);
+  long concurrency() const { return target_.load(std::memory_order_relaxed); }
 
   /// Set when the script could not be loaded (then nothing ran).
   const std::string& error() const { return error_; }
@@ -70,6 +83,7 @@ class Runner {
   std::mutex mutex_;  ///< guards impl_ against stop() from another thread
   Impl* impl_ = nullptr;
   bool stop_requested_ = false;
+  std::atomic<long> target_;  ///< concurrency (set_concurrency)
 };
 
 /// The cause a failed conversation is counted under, from its error object's fields:
