@@ -1,6 +1,6 @@
 -- scripts/bench (1): one SMTP transaction the way Postfix's smtp-source makes them (HELO, MAIL,
 -- RCPT, DATA with From/To/Date/Message-Id headers and `size` bytes of body in 80-column
--- lines, QUIT), for parley load against smtp-sink.
+-- lines, QUIT, and a close with a TCP reset), for parley load against smtp-sink.
 -- Args: port, size (body bytes, as smtp-source -l).
 local n = ...
 -- Built once per engine (globals: the conversations of a thread share them), in two halves
@@ -30,4 +30,4 @@ c:send_raw(head .. n .. tail)
 c:expect(250)
 c:send("QUIT")
 c:expect(221)
-c:close()
+c:close { reset = true } -- as smtp-source does (SO_LINGER 0): no FIN exchange after the 221

@@ -27,9 +27,9 @@ class Scaler {
   bool settled() const { return phase_ == Phase::settled; }
   int tried() const { return tried_; }
 
-  static constexpr double kBusy = 0.9;    ///< a thread this busy may be the limit
-  static constexpr double kGain = 1.1;    ///< what another thread must bring
-  static constexpr double kLeft = 2.0;    ///< seconds a trial needs to pay for itself
+  static constexpr double kBusy = 0.9;  ///< a thread this busy may be the limit
+  static constexpr double kGain = 1.1;  ///< what another thread must bring
+  static constexpr double kLeft = 2.0;  ///< seconds a trial needs to pay for itself
 
  private:
   enum class Phase { watch, trial, settled };

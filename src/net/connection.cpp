@@ -126,9 +126,14 @@ void Connection::handshake(std::shared_ptr<ssl::context> ctx, const ClientTlsOpt
       });
 }
 
-void Connection::close() {
+void Connection::close(bool reset) {
   if (closed_) return;
   closed_ = true;
+  if (reset) {
+    transport_->cancel();
+    transport_->abort();
+    return;
+  }
   if (busy_ || !transport_->is_tls() || eof_) {
     transport_->cancel();
     transport_->close();

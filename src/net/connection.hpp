@@ -43,7 +43,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void handshake(std::shared_ptr<ssl::context> ctx, const ClientTlsOptions* client,
                  Clock::time_point deadline, Done done);
   /// Closes now; a TLS session is shut down gracefully in the background (bounded).
-  void close();
+  /// Ends the connection: TLS says close_notify first (bounded); `reset` closes at once with
+  /// a TCP reset instead (no FIN exchange, no TIME_WAIT left on the server).
+  void close(bool reset = false);
 
   framing::InputBuffer& input() { return input_; }
   bool busy() const { return busy_; }

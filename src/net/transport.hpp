@@ -34,6 +34,8 @@ class Transport {
   /// Aborts pending operations; they complete with operation_aborted.
   virtual void cancel() = 0;
   virtual void close() = 0;
+  /// Closes at once with a reset where the transport has one (TCP: SO_LINGER 0).
+  virtual void abort() { close(); }
   /// Bytes the kernel holds that were not read yet (best effort).
   virtual std::size_t available() { return 0; }
   /// Writes what the kernel takes at once, without waiting (0 when it takes nothing, on an
@@ -86,7 +88,11 @@ class SocketTransport final : public Transport {
   }
   void close() override {
     error_code ec;
-    lowest().shutdown(asio::socket_base::shutdown_both, ec);
+    lowest().close(ec);
+  }
+  void abort() override {
+    error_code ec;
+    lowest().set_option(asio::socket_base::linger(true, 0), ec);
     lowest().close(ec);
   }
   std::size_t available() override {

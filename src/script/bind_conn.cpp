@@ -494,14 +494,16 @@ int l_starttls(lua_State* L) {
 //---------------------------------------------------------------------------------------------
 // Closing and fields
 
-void close_conn(ScriptConn& c) {
+void close_conn(ScriptConn& c, bool reset = false) {
   if (c.net->closed()) return;
-  c.net->close();
+  c.net->close(reset);
   c.engine->remove_canceller(c.canceller);
-  c.note("closed");
+  c.note(reset ? "closed (reset)" : "closed");
 }
 
-// c:close(): unread input is a warning, or with --strict an error.
+// c:close([{reset = true}]): unread input is a warning, or with --strict an error. reset: a TCP
+// reset instead of the FIN exchange, as Postfix's smtp-source ends its sessions (a load test's
+// server then keeps no TIME_WAIT socket per conversation).
 // What to say about input nobody read when a connection closes, or "" when there is none.
 std::string unread_message(ScriptConn& c) {
   std::size_t n = c.net->busy() ? 0 : unread_bytes(c);
@@ -515,8 +517,10 @@ std::string unread_message(ScriptConn& c) {
 int l_close(lua_State* L) {
   ScriptConn& c = *check_conn(L);
   if (c.net->closed()) return 0;
+  bool reset = false;
+  if (lua_istable(L, 2)) reset = opt_bool_field(L, 2, "reset").value_or(false);
   std::string msg = unread_message(c);
-  close_conn(c);
+  close_conn(c, reset);
   if (!msg.empty()) {
     if (c.engine->options().strict) raise(L, kFailed, "protocol", msg + " (--strict)");
     c.engine->transcript().warn(where(L) + ": " + msg);

@@ -4,7 +4,7 @@
 -- linked as C, so these are longjmps: the ASan build of this test (LeakSanitizer at exit)
 -- fails if one of them skipped a C++ destructor.
 -- exit: 0
--- args: --timeout 2
+-- args: --timeout 2 -q
 -- stdout: 400 errors checked
 -- within: 10
 

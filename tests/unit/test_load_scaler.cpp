@@ -13,7 +13,7 @@ TEST_CASE("a busy thread with time left gets company; a paying one is kept") {
   CHECK(s.threads() == 2);
   CHECK(s.decide(1900, {0.95, 0.96}, 9) == Action::none);  // +90 %: kept
   CHECK(s.threads() == 2);
-  CHECK(s.decide(1900, {0.95, 0.96}, 8) == Action::add);  // both busy again: a third
+  CHECK(s.decide(1900, {0.95, 0.96}, 8) == Action::add);        // both busy again: a third
   CHECK(s.decide(2000, {0.9, 0.9, 0.9}, 7) == Action::retire);  // +5 %: not worth a core
   CHECK(s.threads() == 2);
   CHECK(s.settled());
