@@ -19,8 +19,10 @@ constexpr int kHookInstructions = 10000;
 // Ignored by default, so one that arrives after its engine went idle does no harm.
 constexpr int kArmSignal = SIGURG;
 
-std::mutex g_mutex;
-std::vector<LoopGuard*> g_guards;
+// Never destroyed: the watchdog thread (detached) may still look at them while the process
+// exits and runs static destructors.
+std::mutex& g_mutex = *new std::mutex;
+std::vector<LoopGuard*>& g_guards = *new std::vector<LoopGuard*>;
 
 // The count hook. Not a binding: it raises with lua_error itself, so the message is built in a
 // scope of its own (a longjmp skips C++ destructors).
