@@ -147,38 +147,34 @@ void raise_text(lua_State* L, const char* fmt, ...) {
 namespace {
 // The name under which package.loaded holds the running function ("sleep", "string.rep"), for
 // messages about a function called without a name (through pcall, say).    [-0, +0, m]
+// The string key under which the table at `t` holds the value at `fn`, or "".  [-0, +0, m]
+std::string key_of(lua_State* L, int t, int fn) {
+  lua_pushnil(L);
+  while (lua_next(L, t) != 0) {
+    if (lua_type(L, -2) == LUA_TSTRING && lua_rawequal(L, -1, fn)) {
+      std::string key = lua_tostring(L, -2);
+      lua_pop(L, 2);
+      return key;
+    }
+    lua_pop(L, 1);
+  }
+  return {};
+}
+
 std::string loaded_name(lua_State* L, lua_Debug* ar) {
-  std::string found;
   lua_getinfo(L, "f", ar);
   int fn = lua_gettop(L);
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  int loaded = fn + 1;
+  std::string found;
   // A global first ("sleep", not "parley.sleep"), then the other modules.
-  lua_getfield(L, fn + 1, LUA_GNAME);
-  if (lua_istable(L, -1)) {
-    lua_pushnil(L);
-    while (lua_next(L, -2) != 0) {
-      if (lua_type(L, -2) == LUA_TSTRING && lua_rawequal(L, -1, fn)) {
-        found = lua_tostring(L, -2);
-        lua_pop(L, 2);
-        break;
-      }
-      lua_pop(L, 1);
-    }
-  }
-  lua_settop(L, fn + 1);
+  if (lua_getfield(L, loaded, LUA_GNAME) == LUA_TTABLE) found = key_of(L, loaded + 1, fn);
+  lua_settop(L, loaded);
   lua_pushnil(L);
-  while (found.empty() && lua_next(L, fn + 1) != 0) {
+  while (found.empty() && lua_next(L, loaded) != 0) {
     if (lua_type(L, -2) == LUA_TSTRING && lua_istable(L, -1)) {
-      lua_pushnil(L);
-      while (lua_next(L, -2) != 0) {
-        if (lua_type(L, -2) == LUA_TSTRING && lua_rawequal(L, -1, fn)) {
-          std::string module = lua_tostring(L, -4);
-          found = (module == "_G" ? "" : module + ".") + lua_tostring(L, -2);
-          lua_pop(L, 2);
-          break;
-        }
-        lua_pop(L, 1);
-      }
+      std::string key = key_of(L, lua_gettop(L), fn);
+      if (!key.empty()) found = std::string(lua_tostring(L, -2)) + "." + key;
     }
     lua_pop(L, 1);
   }
