@@ -28,8 +28,11 @@ class LoopGuard {
   LoopGuard& operator=(const LoopGuard&) = delete;
 
   /// Around each lua_resume: enter returns what leave must restore (resumes may nest).
+  /// Only the engine's thread writes: a load and a store, no read-modify-write on this path.
   std::int64_t enter(std::chrono::steady_clock::time_point began) {
-    return since_.exchange(began.time_since_epoch().count(), std::memory_order_relaxed);
+    std::int64_t previous = since_.load(std::memory_order_relaxed);
+    since_.store(began.time_since_epoch().count(), std::memory_order_relaxed);
+    return previous;
   }
   void leave(std::int64_t previous) { since_.store(previous, std::memory_order_relaxed); }
 
