@@ -148,6 +148,13 @@ void show_progress(const std::vector<std::unique_ptr<load::Runner>>& runners,
   std::fflush(stderr);
 }
 
+// The CPU seconds a clock (a thread's) has counted, or 0.
+double cpu_seconds(clockid_t clock) {
+  timespec used{};
+  if (clock_gettime(clock, &used) != 0) return 0;
+  return static_cast<double>(used.tv_sec) + static_cast<double>(used.tv_nsec) / 1e9;
+}
+
 int run_load(Common& c, const LoadFlags& f) {
   const std::string script = c.rest[0];
   if (access(script.c_str(), R_OK) != 0) throw UsageError("cannot read the script " + script);
@@ -241,10 +248,7 @@ int run_load(Common& c, const LoadFlags& f) {
     std::size_t t = runners.size() - 1;
     workers.emplace_back([&, runner, t, from] {
       runner->run(from, end);
-      timespec used{};
-      if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &used) == 0) {
-        cpu[t] = static_cast<double>(used.tv_sec) + static_cast<double>(used.tv_nsec) / 1e9;
-      }
+      cpu[t] = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
       std::lock_guard<std::mutex> lock(mutex);
       ++finished;
       cv.notify_all();
@@ -260,10 +264,7 @@ int run_load(Common& c, const LoadFlags& f) {
   load::Scaler scaler(static_cast<int>(most));
   auto thread_cpu = [&](std::size_t t) {
     clockid_t id{};
-    timespec used{};
-    if (pthread_getcpuclockid(workers[t].native_handle(), &id) != 0) return 0.0;
-    if (clock_gettime(id, &used) != 0) return 0.0;
-    return static_cast<double>(used.tv_sec) + static_cast<double>(used.tv_nsec) / 1e9;
+    return pthread_getcpuclockid(workers[t].native_handle(), &id) == 0 ? cpu_seconds(id) : 0.0;
   };
   auto done_so_far = [&] {
     std::uint64_t done = 0;

@@ -105,6 +105,14 @@ function M.parley(argv, timeout)
   return body, tonumber(status)
 end
 
+--- The machine's cores, as parley load counts them for --threads auto.
+function M.cores()
+  local p = assert(io.popen("nproc"))
+  local n = tonumber(p:read("l"))
+  p:close()
+  return n
+end
+
 --- A minimal JSON decoder (enough for parley load's results).
 function M.decode(text)
   local pos = 1

@@ -9,7 +9,7 @@
 -- within: 30
 
 local h = require "helpers"
-local cores = tonumber(io.popen("nproc"):read("l"))
+local cores = h.cores()
 local script = os.tmpname()
 local f = assert(io.open(script, "w"))
 f:write([[

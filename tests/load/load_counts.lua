@@ -75,7 +75,7 @@ for _, st in ipairs(res.steps) do
   check_histogram(st.latency, ok, "step " .. st.name)
 end
 -- --threads auto: one engine per core, at most -c; the numbers are still 1..n, each once.
-local cores = tonumber(io.popen("nproc"):read("l"))
+local cores = h.cores()
 local srv2, seen2 = h.smtp_server {}
 local auto = h.load { "--threads", "auto", "-c", "3", "-n", "30", h.client("txn"), "port=" .. srv2.port }
 assert(auto.settings.threads == math.min(cores, 3),
