@@ -174,16 +174,9 @@ void restore_partial(ScriptConn& c) {
   c.net->input().unread(c.framer->take_partial());
 }
 
-// Returned by the start_* helpers when they started an operation the task must wait for; the
-// binding then returns suspend(L), and protect<> yields once the binding has returned.
-constexpr int kWait = kSuspend;
-
-inline int wait_or(lua_State* L, int n) {
-  return n != kWait ? n : suspend(L);
-}
-
 // Reads with `reader`: at once when the buffer satisfies it (returns the results), else starts
-// waiting (returns kWait). Results: the reader's values, or nil and "eof" / "timeout" / "closed".
+// waiting (returns suspend(L)). Results: the reader's values, or nil and "eof" / "timeout" /
+// "closed".
 int start_read(lua_State* L, std::shared_ptr<Reader> reader, int timeout_idx, const char* op) {
   ScriptConn& c = usable(L, op);
   std::shared_ptr<ScriptConn> conn = check_conn(L);
@@ -233,22 +226,21 @@ int start_read(lua_State* L, std::shared_ptr<Reader> reader, int timeout_idx, co
           }
         });
       });
-  return kWait;
+  return suspend(L);
 }
 
 // c:read_reply([timeout]) -> reply | nil, "eof"|"timeout"|"closed"
 int l_read_reply(lua_State* L) {
-  int n = start_read(L, std::make_shared<UnitReader>(), 2, "read_reply");
-  return wait_or(L, n);  // the temporary reader is gone: nothing to clean up on the way
+  return start_read(L, std::make_shared<UnitReader>(), 2, "read_reply");
 }
 
 // c:read_line([timeout]) -> line without its line end | nil, why
 int l_read_line(lua_State* L) {
-  int n = start_read(L, std::make_shared<LineReader>(), 2, "read_line");
-  return wait_or(L, n);
+  return start_read(L, std::make_shared<LineReader>(), 2, "read_line");
 }
 
-int start_read_bytes(lua_State* L) {
+// c:read([n], [timeout]) -> n bytes (fewer at the end of the stream) or what is there | nil, why
+int l_read(lua_State* L) {
   auto reader = std::make_shared<BytesReader>();
   lua_Integer n = opt_integer(L, 2, 0);
   arg_check(L, n >= 0, 2, "a byte count from 0 up");
@@ -256,17 +248,11 @@ int start_read_bytes(lua_State* L) {
   return start_read(L, reader, 3, "read");
 }
 
-// c:read([n], [timeout]) -> n bytes (fewer at the end of the stream) or what is there | nil, why
-int l_read(lua_State* L) {
-  int n = start_read_bytes(L);
-  return wait_or(L, n);
-}
-
 //---------------------------------------------------------------------------------------------
 // Writing
 
 // Writes `data`: at once when the socket takes it all (returns the results), else starts an
-// asynchronous write of the rest (returns kWait).
+// asynchronous write of the rest (returns suspend(L)).
 int start_write(lua_State* L, std::string data, double timeout) {
   ScriptConn& c = *check_conn(L);
   // What the socket takes at once needs no wait: the conversation goes on without yielding
@@ -298,7 +284,7 @@ int start_write(lua_State* L, std::string data, double timeout) {
           return 2;
         });
       });
-  return kWait;
+  return suspend(L);
 }
 
 // c.last_command: the verb of the line sent last ("MAIL", "RCPT", ...), which --strict uses to
@@ -313,7 +299,8 @@ void remember_command(lua_State* L, std::string_view line) {
   lua_pop(L, 1);
 }
 
-int start_send(lua_State* L) {
+// c:send(line): the line and CRLF. A CR or LF inside would smuggle a second command: refused.
+int l_send(lua_State* L) {
   ScriptConn& c = usable(L, "send");
   std::string_view line = check_bytes(L, 2);
   std::size_t bad = line.find_first_of("\r\n");
@@ -330,23 +317,12 @@ int start_send(lua_State* L) {
   return start_write(L, std::move(data), op_timeout(L, 3, c));
 }
 
-// c:send(line): the line and CRLF. A CR or LF inside would smuggle a second command: refused.
-int l_send(lua_State* L) {
-  int n = start_send(L);
-  return wait_or(L, n);
-}
-
-int start_send_raw(lua_State* L) {
+// c:send_raw(bytes): exactly these bytes.
+int l_send_raw(lua_State* L) {
   ScriptConn& c = usable(L, "send_raw");
   std::string_view bytes = check_bytes(L, 2);
   c.log_sent_bytes(bytes);
   return start_write(L, std::string(bytes), op_timeout(L, 3, c));
-}
-
-// c:send_raw(bytes): exactly these bytes.
-int l_send_raw(lua_State* L) {
-  int n = start_send_raw(L);
-  return wait_or(L, n);
 }
 
 //---------------------------------------------------------------------------------------------

@@ -294,8 +294,8 @@ void connect_tcp(Engine& engine, Task* task, std::shared_ptr<ConnectSpec> spec) 
 
 // connect(host, port [, options]) or connect{host=, port=, tls=, sni=, verify=, ca=, ...}
 // Returns 1 with the connection pushed when it is up at once (plain TCP on loopback), else
-// starts connecting and returns -1: the caller waits.
-int start_connect(lua_State* L) {
+// starts connecting and waits (suspend).
+int l_connect(lua_State* L) {
   Engine& engine = Engine::of(L);
   auto spec = std::make_shared<ConnectSpec>(read_spec(L, engine));
   if (!framing::make_framer(spec->framing, spec->limits)) {
@@ -327,12 +327,7 @@ int start_connect(lua_State* L) {
   } else {
     connect_tcp(engine, task, spec);
   }
-  return -1;
-}
-
-int l_connect(lua_State* L) {
-  int n = start_connect(L);
-  return n >= 0 ? n : suspend(L);  // after start_connect: nothing left to clean up on the way
+  return suspend(L);
 }
 
 // exec{"program", "arg", ..., framing=, timeout=}: talk to a program over its stdin/stdout.
