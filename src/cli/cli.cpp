@@ -24,56 +24,58 @@ double parse_seconds(const std::string& flag, const std::string& value) {
 
 long parse_count(const std::string& flag, const std::string& value) {
   char* end = nullptr;
+  errno = 0;
   long v = std::strtol(value.c_str(), &end, 10);
-  if (end == value.c_str() || *end != '\0' || v <= 0) {
+  if (end == value.c_str() || *end != '\0' || v <= 0 || errno == ERANGE) {
     throw UsageError(flag + " wants a whole number above 0, not \"" + value + "\"");
   }
   return v;
 }
 
-Common parse_common(const std::vector<std::string>& args, const FlagHandler& extra) {
-  Common c;
-  std::size_t i = 0;
-  auto value = [&]() -> std::string {
-    if (i + 1 >= args.size()) throw UsageError(args[i] + " needs a value");
-    return args[++i];
-  };
-  for (; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a.empty() || a[0] != '-' || a == "-") break;
-    if (a == "--") {
-      ++i;
-      break;
-    }
-    if (a == "-v" || a == "--verbose") {
-      c.options.verbose = true;
-    } else if (a == "-q" || a == "--quiet") {
-      c.options.quiet = true;
-    } else if (a == "--transcript") {
-      c.transcript_file = value();
-    } else if (a == "--show-secrets") {
-      c.options.transcript.show_secrets = true;
-    } else if (a == "--timeout") {
-      c.options.timeout = parse_seconds(a, value());
-    } else if (a == "-I") {
-      c.options.include_dirs.push_back(value());
-    } else if (a.rfind("-I", 0) == 0) {
-      c.options.include_dirs.push_back(a.substr(2));
-    } else if (a == "--strict") {
-      c.options.strict = true;
-    } else if (a == "--no-color") {
-      c.color_off = true;
-    } else if (!extra || !extra(a, value)) {
-      throw UsageError("unknown option " + a);
-    }
+std::pair<long, long> parse_shard(const std::string& flag, const std::string& value) {
+  std::size_t slash = value.find('/');
+  if (slash == std::string::npos) {
+    throw UsageError(flag + " wants I/N, e.g. 1/4, not \"" + value + "\"");
   }
-  for (; i < args.size(); ++i) c.rest.push_back(args[i]);
-  return c;
+  long shard = parse_count(flag, value.substr(0, slash));
+  long shards = parse_count(flag, value.substr(slash + 1));
+  if (shard > shards) throw UsageError(flag + " I/N wants I between 1 and N, not " + value);
+  return {shard, shards};
 }
 
-void take_args(Common& c, std::size_t from, std::vector<std::string>* paths) {
-  for (std::size_t j = from; j < c.rest.size(); ++j) {
-    const std::string& a = c.rest[j];
+CLI::Option* add_checked(CLI::App& app, const std::string& names, const std::string& help,
+                         std::function<void(const std::string& value)> parse) {
+  return app.add_option_function<std::string>(names, std::move(parse), help);
+}
+
+void add_common(CLI::App& app, Common& c) {
+  auto& o = c.options;
+  app.add_flag("-v,--verbose", o.verbose, "timestamps, server-side connections, tracebacks");
+  app.add_flag("-q,--quiet", o.quiet, "no transcript (errors and warnings only)");
+  app.add_option("--transcript", c.transcript_file,
+                 "write the transcript to FILE instead of stderr")
+      ->type_name("FILE");
+  app.add_flag("--show-secrets", o.transcript.show_secrets,
+               "do not mask secret() values in the transcript");
+  add_checked(app, "--timeout", "default timeout of every wait, in seconds (30)",
+              [&o](const std::string& v) { o.timeout = parse_seconds("--timeout", v); })
+      ->type_name("S");
+  app.add_option("-I", o.include_dirs, "look for Lua modules in DIR first (repeatable)")
+      ->type_name("DIR")
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_flag("--strict", o.strict, "protocol-grammar violations and unread input are failures");
+  app.add_flag("--no-color", c.color_off, "no colors (also when NO_COLOR is set)");
+  app.positionals_at_end();
+}
+
+void add_args(CLI::App& app, Common& c, const std::string& what, const std::string& help) {
+  app.add_option(what, c.rest, help)->type_name("");
+  app.positionals_at_end();
+}
+
+void take_args(Common& c, std::vector<std::string>* paths) {
+  for (const std::string& a : c.rest) {
     std::size_t eq = a.find('=');
     if (eq == std::string::npos || eq == 0) {
       if (paths != nullptr && eq == std::string::npos) {

@@ -34,10 +34,14 @@ int explain(const std::vector<std::string>& args) {
   return 0;
 }
 
-RegisterCommand explain_command{
-    "explain",
-    "explain CODE                            250, 5.7.1 or \"550 5.1.1\": what it means, per RFC",
-    explain};
+Runner define(CLI::App& app) {
+  auto words = std::make_shared<std::vector<std::string>>();
+  app.add_option("CODE", *words, "250, 5.7.1 or \"550 5.1.1\" (one argument or several)");
+  return [words] { return explain(*words); };
+}
+
+RegisterCommand explain_command{"explain", "what a reply code means, per RFC: parley explain CODE",
+                                define};
 
 }  // namespace
 

@@ -66,14 +66,6 @@ double parse_rate(const std::string& flag, const std::string& value) {
   return v;
 }
 
-void parse_shard(const std::string& value, LoadFlags& f) {
-  std::size_t slash = value.find('/');
-  if (slash == std::string::npos) throw UsageError("--shard wants I/N, e.g. 1/4");
-  f.shard = parse_count("--shard", value.substr(0, slash));
-  f.shards = parse_count("--shard", value.substr(slash + 1));
-  if (f.shard > f.shards) throw UsageError("--shard I/N wants I between 1 and N");
-}
-
 /// The `index`-th (0-based) of `parts` near-equal parts of `total`.
 std::uint64_t part_of(std::uint64_t total, std::uint64_t parts, std::uint64_t index) {
   return total / parts + (index < total % parts ? 1 : 0);
@@ -156,7 +148,7 @@ double cpu_seconds(clockid_t clock) {
 }
 
 int run_load(Common& c, const LoadFlags& f) {
-  const std::string script = c.rest[0];
+  const std::string script = c.script;
   if (access(script.c_str(), R_OK) != 0) throw UsageError("cannot read the script " + script);
   std::FILE* transcript_file = setup_transcript(c);
   // The transcript of thousands of conversations is noise: only with -v or --transcript.
@@ -377,50 +369,67 @@ int run_load(Common& c, const LoadFlags& f) {
   return total.failed > 0 ? 1 : 0;
 }
 
-int load_command(const std::vector<std::string>& args) {
-  LoadFlags f;
-  Common c = parse_common(args, [&f](const std::string& flag, const auto& value) {
-    if (flag == "-c" || flag == "--concurrency") {
-      f.concurrency = parse_count(flag, value());
-    } else if (flag == "-n" || flag == "--count") {
-      f.count = static_cast<std::uint64_t>(parse_count(flag, value()));
-    } else if (flag == "--duration") {
-      f.duration = parse_duration(flag, value());
-    } else if (flag == "--rate") {
-      f.rate = parse_rate(flag, value());
-    } else if (flag == "--threads" || flag == "-j") {
-      std::string v = value();
-      f.threads = v == "auto" ? 0 : parse_count(flag, v);
-    } else if (flag == "--shard") {
-      parse_shard(value(), f);
-    } else if (flag == "--json") {
-      f.json = true;
-    } else if (flag == "--merge") {
-      f.merge = true;
-    } else {
-      return false;
-    }
-    return true;
-  });
+int load_command(Common& c, const LoadFlags& f) {
   if (f.merge) {
-    std::vector<std::string> rest = c.rest;
+    std::vector<std::string> rest;
+    if (!c.script.empty()) rest.push_back(c.script);
+    rest.insert(rest.end(), c.rest.begin(), c.rest.end());
     if (f.json) rest.push_back("--json");
     return merge(rest);
   }
-  if (c.rest.empty()) throw UsageError("load: no script given");
+  if (c.script.empty()) throw UsageError("load: no script given");
   if (!f.count && !f.duration) {
     throw UsageError("load: give -n COUNT or --duration S (or both): a load always ends");
   }
-  take_args(c, 1);
+  take_args(c);
   return run_load(c, f);
+}
+
+Runner define(CLI::App& app) {
+  auto c = std::make_shared<Common>();
+  auto f = std::make_shared<LoadFlags>();
+  add_common(app, *c);
+  add_checked(app, "-c,--concurrency", "conversations at once (1)", [f](const std::string& v) {
+    f->concurrency = parse_count("-c", v);
+  })->type_name("N");
+  add_checked(app, "-n,--count", "conversations in all", [f](const std::string& v) {
+    f->count = static_cast<std::uint64_t>(parse_count("-n", v));
+  })->type_name("COUNT");
+  add_checked(app, "--duration", "stop starting conversations after S (30, 30s, 500ms, 5m, 1h)",
+              [f](const std::string& v) { f->duration = parse_duration("--duration", v); })
+      ->type_name("S");
+  add_checked(app, "--rate", "start R conversations a second (open model)",
+              [f](const std::string& v) { f->rate = parse_rate("--rate", v); })
+      ->type_name("R");
+  add_checked(
+      app, "--threads",
+      "engines to run, each on a thread of its own; auto: one per core (at most -c); "
+      "without it: adaptive",
+      [f](const std::string& v) { f->threads = v == "auto" ? 0 : parse_count("--threads", v); })
+      ->type_name("T|auto");
+  // `-j` means jobs (files at once) in `parley test`; here it would be ambiguous between
+  // threads and concurrency, so it is refused with a pointer to both.
+  add_checked(app, "-j", "", [](const std::string&) {
+    throw UsageError(
+        "load has no -j: --threads T sets the threads (engines), -c N the conversations at once");
+  })->group("");
+  add_checked(
+      app, "--shard", "run the I-th of N parts of the whole load (N machines together)",
+      [f](const std::string& v) { std::tie(f->shard, f->shards) = parse_shard("--shard", v); })
+      ->type_name("I/N");
+  app.add_flag("--json", f->json, "results as JSON (for --merge)");
+  app.add_flag("--merge", f->merge,
+               "add up the --json results of shards: parley load --merge [--json] RESULT.json ...");
+  app.add_option("SCRIPT", c->script, "the conversation script (with --merge: a result file)")
+      ->type_name("");
+  add_args(app, *c, "NAME=VALUE", "script arguments (with --merge: more result files)");
+  return [c, f] { return load_command(*c, *f); };
 }
 
 RegisterCommand load_registration{
     "load",
-    "load -c N (-n COUNT | --duration S) [--rate R] [--json] [--shard I/N] [--threads T|auto]\n"
-    "              SCRIPT [NAME=VALUE ...]   run the script's conversation many times at once\n"
-    "  parley load --merge [--json] RESULT.json ...   add up results of shards (from --json)",
-    load_command};
+    "run a conversation many times at once: parley load -c N (-n COUNT | --duration S) SCRIPT",
+    define};
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 // parley run SCRIPT (or -e CODE, or - for stdin) and parley demo (the embedded quickstart).
 #include <iostream>
 #include <iterator>
+#include <optional>
 
 #include "cli/cli.hpp"
 #include "script/embedded.hpp"
@@ -36,41 +37,50 @@ int run_script(Common& c, const std::string& script, const char* inline_name = n
   return status;
 }
 
-int run(const std::vector<std::string>& args) {
-  std::string code;
-  bool has_code = false;
-  Common c = parse_common(args, [&](const std::string& flag, const auto& value) {
-    if (flag != "-e") return false;
-    code = value();
-    has_code = true;
-    return true;
-  });
-  if (has_code) {  // -e CODE: every argument left is NAME=VALUE
-    take_args(c, 0);
-    return run_script(c, code, "=(command line)");
-  }
-  if (c.rest.empty()) throw UsageError("run: no script given (a file, - for stdin, or -e CODE)");
-  take_args(c, 1);
-  if (c.rest[0] == "-") {
-    std::string text{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
-    return run_script(c, text, "=stdin");
-  }
-  return run_script(c, c.rest[0]);
+Runner define_run(CLI::App& app) {
+  auto c = std::make_shared<Common>();
+  auto code = std::make_shared<std::optional<std::string>>();
+  add_common(app, *c);
+  app.add_option_function<std::string>(
+         "-e", [code](const std::string& v) { *code = v; },
+         "run CODE instead of a script file (every argument after it is NAME=VALUE)")
+      ->type_name("CODE");
+  app.add_option("SCRIPT", c->script, "the conversation script (a Lua file; - reads stdin)")
+      ->type_name("");
+  add_args(app, *c);
+  return [c, code] {
+    if (*code) {  // -e CODE: every argument left is NAME=VALUE
+      if (!c->script.empty()) c->rest.insert(c->rest.begin(), c->script);
+      take_args(*c);
+      return run_script(*c, **code, "=(command line)");
+    }
+    if (c->script.empty()) {
+      throw UsageError("run: no script given (a file, - for stdin, or -e CODE)");
+    }
+    take_args(*c);
+    if (c->script == "-") {
+      std::string text{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
+      return run_script(*c, text, "=stdin");
+    }
+    return run_script(*c, c->script);
+  };
 }
 
-int demo(const std::vector<std::string>& args) {
-  Common c = parse_common(args);
-  take_args(c, 0);
-  return run_script(c, "");
+Runner define_demo(CLI::App& app) {
+  auto c = std::make_shared<Common>();
+  add_common(app, *c);
+  add_args(app, *c);
+  return [c] {
+    take_args(*c);
+    return run_script(*c, "");
+  };
 }
 
-RegisterCommand run_command{
-    "run",
-    "run [OPTIONS] SCRIPT [NAME=VALUE ...]   run a conversation script\n"
-    "  parley run [OPTIONS] -e CODE [NAME=VALUE ...]  run CODE; \"run -\" reads the script from stdin",
-    run};
-RegisterCommand demo_command{
-    "demo", "demo [OPTIONS]                          run the built-in quickstart (offline)", demo};
+RegisterCommand run_command{"run",
+                            "run a conversation script: parley run [OPTIONS] SCRIPT|-|-e CODE "
+                            "[NAME=VALUE ...]",
+                            define_run};
+RegisterCommand demo_command{"demo", "run the built-in quickstart (offline)", define_demo};
 
 }  // namespace
 

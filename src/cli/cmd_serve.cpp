@@ -49,6 +49,7 @@ struct ServeConfig {
   std::string host = "127.0.0.1";
   std::string script, cert, key, cert_profile;
   std::string idle;
+  std::vector<std::string> user_args;  // NAME:PASSWORD, as given
   std::vector<std::pair<std::string, std::string>> users;
   std::vector<std::string> faults;
 };
@@ -78,52 +79,13 @@ std::string chunk_for(const ServeConfig& s) {
   return c;
 }
 
-int serve(const std::vector<std::string>& args) {
-  ServeConfig s;
-  Common c =
-      parse_common(args, [&s](const std::string& flag, const std::function<std::string()>& value) {
-        if (flag == "--smtp") {
-          s.smtp = parse_port(flag, value());
-        } else if (flag == "--pop3") {
-          s.pop3 = parse_port(flag, value());
-        } else if (flag == "--imap") {
-          s.imap = parse_port(flag, value());
-        } else if (flag == "--tls") {
-          s.tls = value();
-          if (s.tls != "none" && s.tls != "starttls" && s.tls != "implicit") {
-            throw UsageError("--tls wants none, starttls or implicit, not \"" + s.tls + "\"");
-          }
-        } else if (flag == "--user") {
-          std::string v = value();
-          std::size_t colon = v.find(':');
-          if (colon == std::string::npos || colon == 0) {
-            throw UsageError("--user wants NAME:PASSWORD");
-          }
-          s.users.emplace_back(v.substr(0, colon), v.substr(colon + 1));
-        } else if (flag == "--script") {
-          s.script = value();
-        } else if (flag == "--fault") {
-          s.faults.push_back(value());
-        } else if (flag == "--host") {
-          s.host = value();
-        } else if (flag == "--cert") {
-          s.cert = value();
-        } else if (flag == "--key") {
-          s.key = value();
-        } else if (flag == "--cert-profile") {
-          s.cert_profile = value();
-          if (s.cert_profile != "expired" && s.cert_profile != "wrong-host") {
-            throw UsageError("--cert-profile wants expired or wrong-host");
-          }
-        } else if (flag == "--idle-timeout") {
-          double v = parse_seconds(flag, value());
-          s.idle = std::to_string(v);
-        } else {
-          return false;
-        }
-        return true;
-      });
-  take_args(c, 0);
+int serve(Common& c, ServeConfig& s) {
+  for (const std::string& v : s.user_args) {
+    std::size_t colon = v.find(':');
+    if (colon == std::string::npos || colon == 0) throw UsageError("--user wants NAME:PASSWORD");
+    s.users.emplace_back(v.substr(0, colon), v.substr(colon + 1));
+  }
+  take_args(c);
   std::FILE* file = setup_transcript(c);
   int status;
   {
@@ -154,15 +116,55 @@ int serve(const std::vector<std::string>& args) {
   return status;
 }
 
-RegisterCommand serve_command{
-    "serve",
-    "serve [OPTIONS] [--smtp PORT] [--pop3 PORT] [--imap PORT] [--tls none|starttls|implicit]\n"
-    "               [--user NAME:PASS ...] [--script FILE] [--fault [PROTO:]WHEN:WHAT[=VALUE] "
-    "...]\n"
-    "               [--host ADDR] [--cert FILE --key FILE | --cert-profile expired|wrong-host]\n"
-    "               [--idle-timeout S] [NAME=VALUE ...]\n"
-    "                                        mock SMTP/POP3/IMAP servers sharing one mailbox store",
-    serve};
+Runner define(CLI::App& app) {
+  auto c = std::make_shared<Common>();
+  auto s = std::make_shared<ServeConfig>();
+  add_common(app, *c);
+  auto port = [&app, s](const char* name, std::string ServeConfig::*field, const char* help) {
+    add_checked(app, name, help, [s, name, field](const std::string& v) {
+      (*s).*field = parse_port(name, v);
+    })->type_name("PORT");
+  };
+  port("--smtp", &ServeConfig::smtp, "serve SMTP on PORT (0: the kernel picks one)");
+  port("--pop3", &ServeConfig::pop3, "serve POP3 on PORT");
+  port("--imap", &ServeConfig::imap, "serve IMAP on PORT");
+  add_checked(app, "--tls", "none (the default), starttls or implicit", [s](const std::string& v) {
+    if (v != "none" && v != "starttls" && v != "implicit") {
+      throw UsageError("--tls wants none, starttls or implicit, not \"" + v + "\"");
+    }
+    s->tls = v;
+  })->type_name("MODE");
+  app.add_option("--user", s->user_args, "a user of every server (repeatable)")
+      ->type_name("NAME:PASS")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false);
+  app.add_option("--script", s->script, "Lua hooks that change the servers' behaviour")
+      ->type_name("FILE");
+  app.add_option("--fault", s->faults, "inject a fault, [PROTO:]WHEN:WHAT[=VALUE] (repeatable)")
+      ->type_name("FAULT")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false);
+  app.add_option("--host", s->host, "the address to listen on (127.0.0.1)")->type_name("ADDR");
+  app.add_option("--cert", s->cert, "the server certificate (PEM)")->type_name("FILE");
+  app.add_option("--key", s->key, "its private key (PEM)")->type_name("FILE");
+  add_checked(app, "--cert-profile", "a generated certificate that is expired or for another host",
+              [s](const std::string& v) {
+                if (v != "expired" && v != "wrong-host") {
+                  throw UsageError("--cert-profile wants expired or wrong-host");
+                }
+                s->cert_profile = v;
+              })
+      ->type_name("expired|wrong-host");
+  add_checked(
+      app, "--idle-timeout", "close connections idle for S seconds",
+      [s](const std::string& v) { s->idle = std::to_string(parse_seconds("--idle-timeout", v)); })
+      ->type_name("S");
+  add_args(app, *c);
+  return [c, s] { return serve(*c, *s); };
+}
+
+RegisterCommand serve_command{"serve", "mock SMTP/POP3/IMAP servers sharing one mailbox store",
+                              define};
 
 }  // namespace
 

@@ -23,14 +23,6 @@ struct TestFlags {
   long shards = 1;
 };
 
-void parse_shard(const std::string& value, TestFlags& f) {
-  auto slash = value.find('/');
-  if (slash == std::string::npos) throw UsageError("--shard wants I/N, e.g. 1/4");
-  f.shard = parse_count("--shard", value.substr(0, slash));
-  f.shards = parse_count("--shard", value.substr(slash + 1));
-  if (f.shard > f.shards) throw UsageError("--shard I/N wants I between 1 and N");
-}
-
 // Files given, and *.lua below folders given, sorted so that shards split the same way.
 std::vector<std::string> expand(const std::vector<std::string>& paths) {
   std::vector<std::string> files;
@@ -82,32 +74,9 @@ void push_config(lua_State* L, const TestFlags& f, const std::vector<std::string
   lua_setfield(L, -2, "progress");
 }
 
-int test(const std::vector<std::string>& args) {
-  TestFlags f;
-  Common c = parse_common(args, [&f](const std::string& flag, const auto& value) {
-    if (flag == "--tap") {
-      f.format = "tap";
-    } else if (flag == "--json") {
-      f.format = "json";
-    } else if (flag == "--junit") {
-      f.junit = value();
-    } else if (flag == "--filter") {
-      f.filter = value();
-    } else if (flag == "-j" || flag == "--jobs") {
-      f.jobs = parse_count(flag, value());
-    } else if (flag.rfind("-j", 0) == 0 && flag.size() > 2) {
-      f.jobs = parse_count("-j", flag.substr(2));
-    } else if (flag == "--fail-fast") {
-      f.fail_fast = true;
-    } else if (flag == "--shard") {
-      parse_shard(value(), f);
-    } else {
-      return false;
-    }
-    return true;
-  });
+int test(Common& c, const TestFlags& f) {
   std::vector<std::string> paths;
-  take_args(c, 0, &paths);
+  take_args(c, &paths);
   if (paths.empty()) paths.push_back(".");
   std::vector<std::string> files = expand(paths);
   if (f.shards > 1) {
@@ -138,11 +107,37 @@ int test(const std::vector<std::string>& args) {
   return status;
 }
 
+Runner define(CLI::App& app) {
+  auto c = std::make_shared<Common>();
+  auto f = std::make_shared<TestFlags>();
+  add_common(app, *c);
+  // --timeout is each case's deadline as well as each wait's.
+  app.get_option("--timeout")->description("deadline of each case (and of each wait), in seconds");
+  app.add_flag_callback(
+      "--tap", [f] { f->format = "tap"; }, "TAP 13 report");
+  app.add_flag_callback(
+      "--json", [f] { f->format = "json"; },
+      "JSON Lines report: one object per case, then a summary object");
+  app.add_option("--junit", f->junit,
+                 "also write JUnit XML to FILE (failed cases carry their transcript)")
+      ->type_name("FILE");
+  add_checked(app, "-j,--jobs", "run N files at once (one process: conversations are concurrent)",
+              [f](const std::string& v) { f->jobs = parse_count("-j", v); })
+      ->type_name("N");
+  app.add_option("--filter", f->filter, "only cases whose \"file: name\" matches the Lua pattern")
+      ->type_name("PAT");
+  app.add_flag("--fail-fast", f->fail_fast, "stop at the first failure");
+  add_checked(
+      app, "--shard", "run the I-th of N parts of the files (for CI matrices)",
+      [f](const std::string& v) { std::tie(f->shard, f->shards) = parse_shard("--shard", v); })
+      ->type_name("I/N");
+  add_args(app, *c, "PATH|NAME=VALUE",
+           "test files and folders (default: .), then script arguments NAME=VALUE");
+  return [c, f] { return test(*c, *f); };
+}
+
 RegisterCommand test_command{
-    "test",
-    "test [OPTIONS] [PATH ...] [NAME=VALUE ...]  run test files: --tap, --junit FILE, --json,\n"
-    "                                                -j N, --filter PAT, --fail-fast, --shard I/N",
-    test};
+    "test", "run test files: parley test [OPTIONS] [PATH ...] [NAME=VALUE ...]", define};
 
 }  // namespace
 

@@ -1,34 +1,33 @@
-// parley's entry point: picks the subcommand; the one place errors become exit statuses.
+// parley's entry point: builds the command line from the registered subcommands (CLI11),
+// runs the one given; the one place errors become exit statuses.
 #include <signal.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <iostream>
 
 #include "cli/cli.hpp"
 
+#ifndef PARLEY_VERSION
+#error "PARLEY_VERSION comes from CMake's PROJECT_VERSION"
+#endif
+
 namespace {
 
-void usage(std::FILE* out) {
-  using parley::cli::commands;
-  auto all = commands();
-  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
-  std::fputs("usage:\n", out);
-  for (const auto& c : all) std::fprintf(out, "  parley %s\n", c.usage.c_str());
-  std::fputs(
-      "  parley version\n"
-      "\n"
-      "common options (before the script):\n"
-      "  -v, --verbose        timestamps, server-side connections, tracebacks\n"
-      "  -q, --quiet          no transcript (errors and warnings only)\n"
-      "  --transcript FILE    write the transcript to FILE instead of stderr\n"
-      "  --show-secrets       do not mask secret() values in the transcript\n"
-      "  --timeout S          default timeout of every wait, in seconds (30)\n"
-      "  -I DIR               look for Lua modules in DIR first\n"
-      "  --strict             protocol-grammar violations and unread input are failures\n"
-      "  --no-color           no colors (also when NO_COLOR is set)\n"
-      "\n"
-      "exit: 0 ok, 1 an expectation failed, 2 usage or script error, 3 network or TLS failure\n",
-      out);
+constexpr const char* footer =
+    "Options come before the script, NAME=VALUE arguments after it.\n"
+    "`parley SUBCOMMAND --help` lists the options of each.\n"
+    "Exit: 0 ok, 1 an expectation failed, 2 usage or script error, 3 network or TLS failure.";
+
+// The subcommand the parse reached (for the pointer to its --help), or the app itself.
+const CLI::App* reached(const CLI::App& app) {
+  auto subs = app.get_subcommands();
+  return subs.empty() ? &app : subs.front();
+}
+
+std::string help_hint(const CLI::App& app) {
+  const CLI::App* sub = reached(app);
+  return sub == &app ? "parley --help" : "parley " + sub->get_name() + " --help";
 }
 
 }  // namespace
@@ -36,25 +35,72 @@ void usage(std::FILE* out) {
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);  // a peer that hangs up is an error to report, not a signal to die of
   using parley::cli::UsageError;
+
+  CLI::App app{"parley: conversation scripts against mail servers (SMTP, POP3, IMAP)", "parley"};
+  app.set_version_flag("--version", "parley " PARLEY_VERSION, "print the version and exit");
+  app.require_subcommand(1);
+  app.footer(footer);
+  app.get_formatter()->column_width(28);
+
+  auto all = parley::cli::commands();
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  std::vector<std::pair<CLI::App*, parley::cli::Runner>> runners;
+  for (const auto& c : all) {
+    CLI::App* sub = app.add_subcommand(c.name, c.summary);
+    sub->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    runners.emplace_back(sub, c.define(*sub));
+  }
+
+  CLI::App* version = app.add_subcommand("version", "print the version");
+  CLI::App* help =
+      app.add_subcommand("help", "this text, or `parley help SUBCOMMAND`: its options");
+  std::string help_on;
+  help->add_option("SUBCOMMAND", help_on, "the subcommand to describe");
+
   try {
-    if (argc < 2) throw UsageError("no command given");
-    std::string name = argv[1];
-    std::vector<std::string> args(argv + 2, argv + argc);
-    if (name == "version" || name == "--version") {
-      std::printf("parley 0.1.0\n");
+    try {
+      if (argc < 2) throw UsageError("no subcommand given");
+      std::string first = argv[1];
+      auto named = [&first](CLI::App* sub) { return sub->get_name() == first; };
+      if (!first.empty() && first[0] != '-' && app.get_subcommands(named).empty()) {
+        throw UsageError("unknown subcommand \"" + first + "\"");
+      }
+      app.parse(argc, argv);
+    } catch (const CLI::CallForHelp&) {
+      std::cout << app.help();
+      return 0;
+    } catch (const CLI::CallForAllHelp&) {
+      std::cout << app.help("", CLI::AppFormatMode::All);
+      return 0;
+    } catch (const CLI::CallForVersion&) {
+      std::cout << "parley " PARLEY_VERSION "\n";
+      return 0;
+    } catch (const CLI::ParseError& e) {
+      throw UsageError(e.what());
+    }
+    if (version->parsed()) {
+      std::cout << "parley " PARLEY_VERSION "\n";
       return 0;
     }
-    if (name == "help" || name == "--help" || name == "-h") {
-      usage(stdout);
-      return 0;
+    if (help->parsed()) {
+      if (help_on.empty()) {
+        std::cout << app.help();
+        return 0;
+      }
+      for (const auto& [sub, run] : runners) {
+        if (sub->get_name() == help_on) {
+          std::cout << sub->help();
+          return 0;
+        }
+      }
+      throw UsageError("help: no subcommand \"" + help_on + "\"");
     }
-    for (const auto& c : parley::cli::commands()) {
-      if (c.name == name) return c.run(args);
+    for (const auto& [sub, run] : runners) {
+      if (sub->parsed()) return run();
     }
-    throw UsageError("unknown command " + name);
+    throw UsageError("no subcommand given");
   } catch (const UsageError& e) {
-    std::fprintf(stderr, "parley: %s\n\n", e.what());
-    usage(stderr);
+    std::fprintf(stderr, "parley: %s\n(see %s)\n", e.what(), help_hint(app).c_str());
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "parley: %s\n", e.what());

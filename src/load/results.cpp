@@ -1,10 +1,11 @@
 #include "load/results.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
-
-#include "load/json.hpp"
 
 namespace parley::load {
 
@@ -38,58 +39,91 @@ void merge_common(Results& into, const Results& other) {
   into.elapsed = std::max(into.elapsed, other.elapsed);
 }
 
-void write_histogram(json::Writer& w, const Histogram& h) {
-  w.begin_object();
-  w.key("unit").value("us");
-  w.key("count").value(h.count());
-  w.key("min").value(h.min());
-  w.key("max").value(h.max());
-  w.key("sum").value(h.sum());
-  w.key("mean").value(h.mean());
-  w.key("p50").value(h.percentile(50));
-  w.key("p90").value(h.percentile(90));
-  w.key("p99").value(h.percentile(99));
-  w.key("p999").value(h.percentile(99.9));
-  w.key("buckets").begin_array();
-  for (const auto& [lower, n] : h.buckets()) w.begin_array().value(lower).value(n).end_array();
-  w.end_array();
-  w.end_object();
+// Members in the order written (the format's documented order), numbers as JSON numbers.
+using Json = nlohmann::ordered_json;
+
+// A double as the results have always written it (15 significant digits, "30" rather than
+// "30.0"): rounded to 15 digits, and whole values below 1e15 stored as integers.
+Json number(double d) {
+  if (!std::isfinite(d)) return nullptr;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.15g", d);
+  double rounded = std::strtod(buf, nullptr);
+  if (rounded == std::trunc(rounded) && std::fabs(rounded) < 1e15) {
+    return static_cast<std::int64_t>(rounded);
+  }
+  return rounded;
 }
 
-const json::Value& need(const json::Value& v, std::string_view key) {
-  const json::Value* m = v.get(key);
-  if (m == nullptr) throw std::runtime_error("no \"" + std::string(key) + "\" in the results");
-  return *m;
+Json histogram_json(const Histogram& h) {
+  Json buckets = Json::array();
+  for (const auto& [lower, n] : h.buckets()) buckets.push_back(Json::array({lower, n}));
+  return Json{{"unit", "us"},
+              {"count", h.count()},
+              {"min", h.min()},
+              {"max", h.max()},
+              {"sum", h.sum()},
+              {"mean", number(h.mean())},
+              {"p50", h.percentile(50)},
+              {"p90", h.percentile(90)},
+              {"p99", h.percentile(99)},
+              {"p999", h.percentile(99.9)},
+              {"buckets", std::move(buckets)}};
 }
 
-Histogram read_histogram(const json::Value& v) {
+const Json& need(const Json& v, const char* key) {
+  auto it = v.find(key);
+  if (it == v.end()) throw std::runtime_error("no \"" + std::string(key) + "\" in the results");
+  return *it;
+}
+
+// A whole number from 0 up, exact to 64 bits.
+std::uint64_t count_of(const Json& v, const char* what) {
+  if (!v.is_number_unsigned()) {
+    throw std::runtime_error(std::string(what) + ": a whole number from 0 up was expected, not " +
+                             v.dump());
+  }
+  return v.get<std::uint64_t>();
+}
+
+std::uint64_t need_count(const Json& v, const char* key) {
+  return count_of(need(v, key), key);
+}
+
+const std::string* string_or_null(const Json& v, const char* key) {
+  auto it = v.find(key);
+  return it != v.end() && it->is_string() ? it->get_ptr<const std::string*>() : nullptr;
+}
+
+Histogram read_histogram(const Json& v) {
   Histogram h;
   if (!v.is_object()) throw std::runtime_error("a latency histogram is not an object");
-  const json::Value& unit = need(v, "unit");
-  if (!unit.is_string() || unit.text != "us") throw std::runtime_error("latency unit is not us");
-  const json::Value& buckets = need(v, "buckets");
+  const std::string* unit = string_or_null(v, "unit");
+  if (unit == nullptr || *unit != "us") throw std::runtime_error("latency unit is not us");
+  const Json& buckets = need(v, "buckets");
   if (!buckets.is_array()) throw std::runtime_error("\"buckets\" is not an array");
-  for (const auto& b : buckets.items) {
-    if (!b.is_array() || b.items.size() != 2) {
+  for (const auto& b : buckets) {
+    if (!b.is_array() || b.size() != 2) {
       throw std::runtime_error("a bucket is not a [lower, count] pair");
     }
-    std::uint64_t lower = b.items[0].as_count();
-    if (!h.add_bucket(lower, b.items[1].as_count())) {
+    std::uint64_t lower = count_of(b[0], "a bucket's lower bound");
+    if (!h.add_bucket(lower, count_of(b[1], "a bucket's count"))) {
       throw std::runtime_error("bucket " + std::to_string(lower) +
                                " is not a bucket of parley's histogram layout");
     }
   }
-  if (need(v, "count").as_count() != h.count()) {
+  if (need_count(v, "count") != h.count()) {
     throw std::runtime_error("bucket counts do not add up to the histogram's count");
   }
-  h.set_exact(need(v, "min").as_count(), need(v, "max").as_count(), need(v, "sum").as_count());
+  h.set_exact(need_count(v, "min"), need_count(v, "max"), need_count(v, "sum"));
   return h;
 }
 
-std::optional<double> opt_number(const json::Value& v, std::string_view key) {
-  const json::Value* m = v.get(key);
-  if (m == nullptr || m->is_null()) return std::nullopt;
-  return m->as_double();
+std::optional<double> opt_number(const Json& v, const char* key) {
+  auto it = v.find(key);
+  if (it == v.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number()) throw std::runtime_error(std::string(key) + ": a number was expected");
+  return it->get<double>();
 }
 
 std::string shorten(const std::string& s, std::size_t max) {
@@ -139,138 +173,122 @@ void Results::merge_part(const Results& other) {
 }
 
 std::string Results::to_json() const {
-  json::Writer w;
-  w.begin_object();
-  w.key("parley_load").value(kFormat);
-  w.key("script").value(settings.script);
-  w.key("settings").begin_object();
-  w.key("concurrency").value(settings.concurrency);
-  w.key("threads").value(settings.threads);
-  w.key("count");
-  settings.count ? w.value(*settings.count) : w.null();
-  w.key("duration");
-  settings.duration ? w.value(*settings.duration) : w.null();
-  w.key("rate");
-  settings.rate ? w.value(*settings.rate) : w.null();
-  w.key("timeout").value(settings.timeout);
-  w.key("shard");
-  if (settings.shards > 0 && settings.shard > 0) {
-    w.value(std::to_string(settings.shard) + "/" + std::to_string(settings.shards));
-  } else {
-    w.null();
-  }
-  w.key("parts").value(settings.parts);
-  w.end_object();
-  w.key("started_at").value(started_at);
-  w.key("elapsed").value(elapsed);
-  w.key("conversations").begin_object();
-  w.key("done").value(done());
-  w.key("ok").value(ok);
-  w.key("failed").value(failed);
-  w.key("interrupted").value(interrupted);
-  w.end_object();
-  w.key("throughput").value(throughput());
-  w.key("cpu_seconds").value(cpu_seconds);
-  w.key("latency");
-  write_histogram(w, latency);
-  w.key("failed_latency");
-  write_histogram(w, failed_latency);
+  Json settings_json{
+      {"concurrency", settings.concurrency},
+      {"threads", settings.threads},
+      {"count", settings.count ? Json(*settings.count) : Json(nullptr)},
+      {"duration", settings.duration ? number(*settings.duration) : Json(nullptr)},
+      {"rate", settings.rate ? number(*settings.rate) : Json(nullptr)},
+      {"timeout", number(settings.timeout)},
+      {"shard", settings.shards > 0 && settings.shard > 0
+                    ? Json(std::to_string(settings.shard) + "/" + std::to_string(settings.shards))
+                    : Json(nullptr)},
+      {"parts", settings.parts}};
   std::vector<std::pair<std::pair<std::string, std::string>, Failure>> fails(failures.begin(),
                                                                              failures.end());
   std::stable_sort(fails.begin(), fails.end(),
                    [](const auto& a, const auto& b) { return a.second.count > b.second.count; });
-  w.key("failures").begin_array();
+  Json failures_json = Json::array();
   for (const auto& [key, f] : fails) {
-    w.begin_object();
-    w.key("cause").value(key.first);
-    w.key("step");
-    key.second.empty() ? w.null() : w.value(key.second);
-    w.key("count").value(f.count);
-    w.key("example").value(f.example);
-    w.end_object();
+    failures_json.push_back(Json{{"cause", key.first},
+                                 {"step", key.second.empty() ? Json(nullptr) : Json(key.second)},
+                                 {"count", f.count},
+                                 {"example", f.example}});
   }
-  w.end_array();
   std::vector<std::pair<std::string, StepStats>> ordered(steps.begin(), steps.end());
   std::stable_sort(ordered.begin(), ordered.end(),
                    [](const auto& a, const auto& b) { return a.second.order < b.second.order; });
-  w.key("steps").begin_array();
+  Json steps_json = Json::array();
   for (const auto& [name, s] : ordered) {
-    w.begin_object();
-    w.key("name").value(name);
-    w.key("ok").value(s.ok);
-    w.key("failed").value(s.failed);
-    w.key("latency");
-    write_histogram(w, s.latency);
-    w.end_object();
+    steps_json.push_back(Json{{"name", name},
+                              {"ok", s.ok},
+                              {"failed", s.failed},
+                              {"latency", histogram_json(s.latency)}});
   }
-  w.end_array();
-  w.end_object();
-  return w.str() + "\n";
+  Json doc{{"parley_load", kFormat},
+           {"script", settings.script},
+           {"settings", std::move(settings_json)},
+           {"started_at", number(started_at)},
+           {"elapsed", number(elapsed)},
+           {"conversations",
+            Json{{"done", done()}, {"ok", ok}, {"failed", failed}, {"interrupted", interrupted}}},
+           {"throughput", number(throughput())},
+           {"cpu_seconds", number(cpu_seconds)},
+           {"latency", histogram_json(latency)},
+           {"failed_latency", histogram_json(failed_latency)},
+           {"failures", std::move(failures_json)},
+           {"steps", std::move(steps_json)}};
+  // Invalid UTF-8 (an example may quote a server's bytes) becomes U+FFFD.
+  return doc.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
 Results Results::from_json(const std::string& text) {
-  json::Value v = json::parse(text);
+  Json v;
+  try {
+    v = Json::parse(text);
+  } catch (const Json::parse_error& e) {
+    throw std::runtime_error(std::string("not JSON: ") + e.what());
+  }
   if (!v.is_object()) throw std::runtime_error("not a JSON object");
-  const json::Value* format = v.get("parley_load");
-  if (format == nullptr) throw std::runtime_error("not the --json output of parley load");
-  if (format->as_count() != kFormat) {
-    throw std::runtime_error("results format " + format->text + " is not " +
+  auto format = v.find("parley_load");
+  if (format == v.end()) throw std::runtime_error("not the --json output of parley load");
+  if (!format->is_number_unsigned() || format->get<std::uint64_t>() != kFormat) {
+    throw std::runtime_error("results format " + format->dump() + " is not " +
                              std::to_string(kFormat));
   }
   Results r;
-  if (const json::Value* s = v.get("script"); s != nullptr && s->is_string()) {
-    r.settings.script = s->text;
-  }
-  const json::Value& st = need(v, "settings");
-  r.settings.concurrency = static_cast<long>(need(st, "concurrency").as_count());
-  r.settings.threads = static_cast<long>(need(st, "threads").as_count());
-  if (auto c = opt_number(st, "count")) r.settings.count = need(st, "count").as_count();
+  if (const std::string* s = string_or_null(v, "script")) r.settings.script = *s;
+  const Json& st = need(v, "settings");
+  if (!st.is_object()) throw std::runtime_error("\"settings\" is not an object");
+  r.settings.concurrency = static_cast<long>(need_count(st, "concurrency"));
+  r.settings.threads = static_cast<long>(need_count(st, "threads"));
+  if (opt_number(st, "count")) r.settings.count = need_count(st, "count");
   r.settings.duration = opt_number(st, "duration");
   r.settings.rate = opt_number(st, "rate");
   r.settings.timeout = opt_number(st, "timeout").value_or(0);
-  if (const json::Value* sh = st.get("shard"); sh != nullptr && sh->is_string()) {
-    std::size_t slash = sh->text.find('/');
+  if (const std::string* sh = string_or_null(st, "shard")) {
+    std::size_t slash = sh->find('/');
     if (slash != std::string::npos) {
-      r.settings.shard = std::atol(sh->text.substr(0, slash).c_str());
-      r.settings.shards = std::atol(sh->text.substr(slash + 1).c_str());
+      r.settings.shard = std::atol(sh->substr(0, slash).c_str());
+      r.settings.shards = std::atol(sh->substr(slash + 1).c_str());
     }
   }
-  if (const json::Value* p = st.get("parts")) r.settings.parts = static_cast<long>(p->as_count());
+  if (st.contains("parts")) r.settings.parts = static_cast<long>(need_count(st, "parts"));
   r.started_at = opt_number(v, "started_at").value_or(0);
   r.elapsed = opt_number(v, "elapsed").value_or(0);
   r.cpu_seconds = opt_number(v, "cpu_seconds").value_or(0);
-  const json::Value& conv = need(v, "conversations");
-  r.ok = need(conv, "ok").as_count();
-  r.failed = need(conv, "failed").as_count();
-  r.interrupted = need(conv, "interrupted").as_count();
+  const Json& conv = need(v, "conversations");
+  if (!conv.is_object()) throw std::runtime_error("\"conversations\" is not an object");
+  r.ok = need_count(conv, "ok");
+  r.failed = need_count(conv, "failed");
+  r.interrupted = need_count(conv, "interrupted");
   r.latency = read_histogram(need(v, "latency"));
   r.failed_latency = read_histogram(need(v, "failed_latency"));
   if (r.latency.count() != r.ok || r.failed_latency.count() != r.failed) {
     throw std::runtime_error("latency counts differ from the conversation counts");
   }
-  const json::Value& fails = need(v, "failures");
+  const Json& fails = need(v, "failures");
   if (!fails.is_array()) throw std::runtime_error("\"failures\" is not an array");
-  for (const auto& f : fails.items) {
-    const json::Value& cause = need(f, "cause");
-    const json::Value* step = f.get("step");
-    if (!cause.is_string()) throw std::runtime_error("a failure's cause is not a string");
-    std::string step_name = step != nullptr && step->is_string() ? step->text : "";
-    Failure& mine = r.failures[{cause.text, step_name}];
-    mine.count += need(f, "count").as_count();
-    if (const json::Value* e = f.get("example"); e != nullptr && e->is_string()) {
-      mine.example = e->text;
-    }
+  for (const auto& f : fails) {
+    if (!f.is_object()) throw std::runtime_error("a failure is not an object");
+    const std::string* cause = string_or_null(f, "cause");
+    if (cause == nullptr) throw std::runtime_error("a failure's cause is not a string");
+    const std::string* step = string_or_null(f, "step");
+    Failure& mine = r.failures[{*cause, step != nullptr ? *step : ""}];
+    mine.count += need_count(f, "count");
+    if (const std::string* e = string_or_null(f, "example")) mine.example = *e;
   }
-  const json::Value& steps = need(v, "steps");
-  if (!steps.is_array()) throw std::runtime_error("\"steps\" is not an array");
+  const Json& steps_json = need(v, "steps");
+  if (!steps_json.is_array()) throw std::runtime_error("\"steps\" is not an array");
   long order = 0;
-  for (const auto& s : steps.items) {
-    const json::Value& name = need(s, "name");
-    if (!name.is_string()) throw std::runtime_error("a step's name is not a string");
-    StepStats& mine = r.steps[name.text];
+  for (const auto& s : steps_json) {
+    if (!s.is_object()) throw std::runtime_error("a step is not an object");
+    const std::string* name = string_or_null(s, "name");
+    if (name == nullptr) throw std::runtime_error("a step's name is not a string");
+    StepStats& mine = r.steps[*name];
     mine.order = order++;
-    mine.ok = need(s, "ok").as_count();
-    mine.failed = need(s, "failed").as_count();
+    mine.ok = need_count(s, "ok");
+    mine.failed = need_count(s, "failed");
     mine.latency = read_histogram(need(s, "latency"));
   }
   return r;

@@ -64,7 +64,7 @@ struct Results {
   void merge_part(const Results& other);
 
   std::string to_json() const;
-  /// Reads what to_json wrote; throws json::ParseError (or std::runtime_error) when the text
+  /// Reads what to_json wrote; throws std::runtime_error when the text
   /// is not a parley load result.
   static Results from_json(const std::string& text);
   /// The human report.

@@ -70,7 +70,14 @@ void Transcript::emit(int conn, std::string_view prefix, std::string_view text, 
     std::snprintf(buf, sizeof buf, "%8.3f ", t);
     stamp = buf;
   }
-  std::string tag = conn > 1 ? "[" + std::to_string(conn) + "] " : std::string();
+  // Appended piece by piece: `"[" + std::to_string(conn) + "] "` trips GCC 12's -Wrestrict
+  // false positive at -O3.
+  std::string tag;
+  if (conn > 1) {
+    tag += '[';
+    tag += std::to_string(conn);
+    tag += "] ";
+  }
   std::string body = std::string(prefix) + printable(mask(text));
   if (tap_) tap_(conn, tag + body);
   if (!options_.enabled) return;

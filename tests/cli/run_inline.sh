@@ -47,6 +47,6 @@ out=$(printf 'error("boom")\n' | timeout 20 "$parley" run - 2>&1); rc=$?
 check "- errors name stdin" 2 'stdin:1: boom' "$rc" "$out"
 
 out=$(timeout 20 "$parley" run -e 2>&1); rc=$?
-check "-e without code is a usage error" 2 '-e needs a value' "$rc" "$out"
+check "-e without code is a usage error" 2 '-e: 1 required CODE missing' "$rc" "$out"
 
 exit $failed
