@@ -144,6 +144,18 @@ end
 local function run_file(cfg, path, report)
   local state = { file = path, cases = {}, before = {}, after = {}, before_all = {}, after_all = {} }
   local chunk, err = loadfile(path, "t", file_env(state))
+  if not chunk and not path:find("%.lua$") then
+    -- A transcript (a pasted telnet session, a parley or swaks transcript) is one case.
+    local transcript = require "parley.transcript"
+    local plan, why = transcript.load(path)
+    if plan then
+      chunk = function()
+        transcript.run(plan, { args = parley.args, exact = cfg.exact })
+      end
+    else
+      err = why
+    end
+  end
   if not chunk then
     local r = new_result(path, base_name(path))
     r.status, r.message, r.seconds = "error", err, 0

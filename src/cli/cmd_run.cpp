@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "cli/cli.hpp"
+#include "cli/run_transcript.hpp"
 #include "script/embedded.hpp"
 
 namespace parley::cli {
@@ -18,7 +19,8 @@ std::string_view embedded(std::string_view name) {
 }
 
 // `inline_name` set: `script` is the code itself (from -e or stdin), named so in messages.
-int run_script(Common& c, const std::string& script, const char* inline_name = nullptr) {
+int run_script(Common& c, const std::string& script, const char* inline_name = nullptr,
+               const TranscriptFlags& flags = {}) {
   std::FILE* file = setup_transcript(c);
   int status;
   {
@@ -30,7 +32,7 @@ int run_script(Common& c, const std::string& script, const char* inline_name = n
     } else {
       std::size_t slash = script.rfind('/');
       engine.prepend_module_dir(slash == std::string::npos ? "." : script.substr(0, slash));
-      status = engine.run_file(script);
+      status = run_script_or_transcript(engine, script, flags);
     }
   }
   if (file != nullptr) std::fclose(file);
@@ -40,15 +42,22 @@ int run_script(Common& c, const std::string& script, const char* inline_name = n
 Runner define_run(CLI::App& app) {
   auto c = std::make_shared<Common>();
   auto code = std::make_shared<std::optional<std::string>>();
+  auto flags = std::make_shared<TranscriptFlags>();
   add_common(app, *c);
+  app.add_flag("--exact", flags->exact,
+               "a transcript: compare the replies' text too (volatile words left out)");
+  app.add_flag("--ask-password", flags->ask_password,
+               "a transcript: replay AUTH/LOGIN/PASS with a password asked for on the terminal");
   app.add_option_function<std::string>(
          "-e", [code](const std::string& v) { *code = v; },
          "run CODE instead of a script file (every argument after it is NAME=VALUE)")
       ->type_name("CODE");
-  app.add_option("SCRIPT", c->script, "the conversation script (a Lua file; - reads stdin)")
+  app.add_option("SCRIPT", c->script,
+                 "the conversation script (a Lua file, or a transcript; - reads stdin)")
       ->type_name("");
   add_args(app, *c);
-  return [c, code] {
+  return [c, code, flags] {
+    if (flags->ask_password) c->options.args.emplace_back("password", ask_password("password: "));
     if (*code) {  // -e CODE: every argument left is NAME=VALUE
       if (!c->script.empty()) c->rest.insert(c->rest.begin(), c->script);
       take_args(*c);
@@ -62,7 +71,7 @@ Runner define_run(CLI::App& app) {
       std::string text{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
       return run_script(*c, text, "=stdin");
     }
-    return run_script(*c, c->script);
+    return run_script(*c, c->script, nullptr, *flags);
   };
 }
 
@@ -77,8 +86,8 @@ Runner define_demo(CLI::App& app) {
 }
 
 RegisterCommand run_command{"run",
-                            "run a conversation script: parley run [OPTIONS] SCRIPT|-|-e CODE "
-                            "[NAME=VALUE ...]",
+                            "run a conversation script or a transcript: parley run [OPTIONS] "
+                            "SCRIPT|-|-e CODE [NAME=VALUE ...]",
                             define_run};
 RegisterCommand demo_command{"demo", "run the built-in quickstart (offline)", define_demo};
 

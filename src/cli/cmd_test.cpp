@@ -23,7 +23,8 @@ struct TestFlags {
   long shards = 1;
 };
 
-// Files given, and *.lua below folders given, sorted so that shards split the same way.
+// Files given, and *.lua and *.transcript below folders given, sorted so that shards split the same
+// way.
 std::vector<std::string> expand(const std::vector<std::string>& paths) {
   std::vector<std::string> files;
   for (const auto& p : paths) {
@@ -31,7 +32,8 @@ std::vector<std::string> expand(const std::vector<std::string>& paths) {
     if (fs::is_directory(p, ec)) {
       std::vector<std::string> found;
       for (const auto& e : fs::recursive_directory_iterator(p, ec)) {
-        if (e.is_regular_file() && e.path().extension() == ".lua")
+        auto ext = e.path().extension();
+        if (e.is_regular_file() && (ext == ".lua" || ext == ".transcript"))
           found.push_back(e.path().string());
       }
       std::sort(found.begin(), found.end());
