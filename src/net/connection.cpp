@@ -22,6 +22,7 @@ Connection::~Connection() {
 void Connection::begin(Clock::time_point deadline) {
   busy_ = true;
   timed_out_ = false;
+  woken_ = false;
   unsigned generation = ++generation_;
   timer_.expires_at(deadline);
   timer_.async_wait([self = shared_from_this(), generation](const error_code& ec) {
@@ -33,12 +34,14 @@ void Connection::begin(Clock::time_point deadline) {
 
 void Connection::finish(Done& done, Outcome outcome) {
   busy_ = false;
+  reading_ = false;
   timer_.cancel();
   done(outcome);
 }
 
 Outcome Connection::failure(const error_code& ec) const {
   if (closed_) return {End::closed, {}};
+  if (woken_) return {End::woken, {}};
   if (timed_out_) return {End::timeout, {}};
   if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) return {End::eof, {}};
   return {End::error, ec.message()};
@@ -47,7 +50,19 @@ Outcome Connection::failure(const error_code& ec) const {
 void Connection::wait_for(Clock::time_point deadline, Extract extract, Done done) {
   if (closed_) return done({End::closed, {}});
   begin(deadline);
+  reading_ = true;
   read_more(std::move(extract), std::move(done));
+}
+
+void Connection::wake() {
+  if (closed_) return;
+  if (!reading_) {
+    wake_pending_ = true;
+    return;
+  }
+  if (woken_) return;
+  woken_ = true;
+  transport_->cancel();
 }
 
 void Connection::read_more(Extract extract, Done done) {
@@ -79,6 +94,7 @@ void Connection::read_more(Extract extract, Done done) {
           }
           return self->finish(done, out);
         }
+        if (self->woken_) return self->finish(done, {End::woken, {}});
         if (self->timed_out_) return self->finish(done, {End::timeout, {}});
         self->read_more(std::move(extract), std::move(done));
       });

@@ -15,7 +15,7 @@ namespace parley::net {
 
 using Clock = std::chrono::steady_clock;
 
-enum class End { done, eof, timeout, error, closed };
+enum class End { done, eof, timeout, error, closed, woken };
 
 struct Outcome {
   End end = End::done;
@@ -47,6 +47,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
   /// a TCP reset instead (no FIN exchange, no TIME_WAIT left on the server).
   void close(bool reset = false);
 
+  /// Ends a pending read at once with End::woken (bytes received so far stay buffered); with
+  /// no read pending, the next wait_for ends so instead (see take_wake). Writes and
+  /// handshakes are never interrupted.
+  void wake();
+  /// True (once) when a wake() arrived while no read was pending.
+  bool take_wake() {
+    bool w = wake_pending_;
+    wake_pending_ = false;
+    return w;
+  }
+
   framing::InputBuffer& input() { return input_; }
   bool busy() const { return busy_; }
   bool closed() const { return closed_; }
@@ -73,6 +84,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool timed_out_ = false;
   bool closed_ = false;
   bool eof_ = false;
+  bool reading_ = false;
+  bool woken_ = false;
+  bool wake_pending_ = false;
 };
 
 }  // namespace parley::net

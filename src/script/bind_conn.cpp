@@ -130,17 +130,21 @@ struct UnitReader final : Reader {
 
 struct LineReader final : Reader {
   std::string line;
+  bool bare_lf = false;
   bool take(ScriptConn& c, InputBuffer& in, bool) override {
-    bool bare_lf = false;
     auto got = framing::take_line(in, c.limits, bare_lf, error);
     if (!got) return !error.empty();
     line = std::move(*got);
     c.log_received_line(line);
     return true;
   }
+  // A line ended by a bare LF says so: a server that must not take LF for a line end (SMTP
+  // DATA, where <LF>.<LF> would smuggle a second message) can tell.
   int push(lua_State* L) override {
     lua_pushlstring(L, line.data(), line.size());
-    return 1;
+    if (!bare_lf) return 1;
+    lua_pushliteral(L, "bare_lf");
+    return 2;
   }
 };
 
@@ -193,6 +197,12 @@ int start_read(lua_State* L, std::shared_ptr<Reader> reader, int timeout_idx, co
     lua_pushliteral(L, "eof");
     return 2;
   }
+  if (c.net->take_wake()) {
+    restore_partial(c);
+    lua_pushnil(L);
+    lua_pushliteral(L, "woken");
+    return 2;
+  }
   double timeout = op_timeout(L, timeout_idx, c);
   Engine& engine = *c.engine;
   Task* task = engine.prepare_wait(L);
@@ -221,6 +231,7 @@ int start_read(lua_State* L, std::shared_ptr<Reader> reader, int timeout_idx, co
               lua_pushnil(co);
               lua_pushstring(co, o.end == net::End::eof       ? "eof"
                                  : o.end == net::End::timeout ? "timeout"
+                                 : o.end == net::End::woken   ? "woken"
                                                               : "closed");
               return 3;
           }
@@ -542,6 +553,14 @@ int l_set_timeout(lua_State* L) {
   return 0;
 }
 
+// c:wake(): ends a read pending on the connection (in another conversation) at once: it
+// returns nil, "woken". With no read pending, the next read returns so. A mock server's IDLE
+// waits on the client and on the mailbox at once this way, without polling.
+int l_wake(lua_State* L) {
+  check_conn(L)->net->wake();
+  return 0;
+}
+
 int l_pending(lua_State* L) {
   lua_pushinteger(L, static_cast<lua_Integer>(check_conn(L)->net->input().size()));
   return 1;
@@ -693,6 +712,7 @@ void open_connection_methods(lua_State* L) {
                               {"want_block", protect<l_want_block>},
                               {"set_timeout", protect<l_set_timeout>},
                               {"pending", protect<l_pending>},
+                              {"wake", protect<l_wake>},
                               {"last_bytes", protect<l_last_bytes>},
                               {"is_open", protect<l_is_open>},
                               {nullptr, nullptr}};
