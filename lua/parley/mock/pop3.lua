@@ -28,11 +28,12 @@ function handler.too_long(s) return "-ERR line too long" end
 function handler.idle_reply(s) return "-ERR autologout: idle for too long" end
 function handler.error_reply(s) return "-ERR [SYS/TEMP] internal error in the mock server" end
 function handler.closes(s, last) return false end
+function handler.busy_reply(srv) return "-ERR [SYS/TEMP] too many connections, try again later" end
 
 local function capabilities(s)
   local srv, opts = s.server, s.server.opts
   local list = { "TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING" }
-  if not (opts.require_tls and not s:is_tls()) then
+  if not s:auth_needs_tls() then
     list[#list + 1] = "USER"
     list[#list + 1] = "SASL " .. table.concat(base.MECHANISMS, " ")
   end
@@ -49,14 +50,12 @@ local function capabilities(s)
 end
 
 local function redact(line)
-  local verb, rest = line:match("^(%S+)%s*(.*)$")
-  verb = (verb or ""):upper()
+  local verb, rest = base.verb_arg(line)
+  verb = verb:upper()
   if verb == "PASS" then return "PASS ****" end
-  if verb == "APOP" then return "APOP " .. shown(rest:match("^(%S*)")) .. " ****" end
-  if verb == "AUTH" then
-    local mech, initial = rest:match("^(%S+)%s+(%S+)")
-    if initial then return "AUTH " .. mech .. " ****" end
-  end
+  local w = base.words(rest, 2)
+  if verb == "APOP" then return "APOP " .. shown(w[1] or "") .. " ****" end
+  if verb == "AUTH" and w[2] then return "AUTH " .. shown(w[1]) .. " ****" end
   return shown(line)
 end
 
@@ -115,7 +114,7 @@ function commands.STLS(s, cmd)
 end
 
 local function plaintext_refused(s, verb)
-  if s.server.opts.require_tls and not s:is_tls() then
+  if s:auth_needs_tls() then
     s:emit(verb, "-ERR [AUTH] login needs STLS first")
     return true
   end
@@ -143,8 +142,8 @@ end
 
 function commands.APOP(s, cmd)
   if plaintext_refused(s, "APOP") then return end
-  local name, digest = cmd.arg:match("^(%S+)%s+(%x+)$")
-  if not name then return s:emit("APOP", "-ERR APOP name digest") end
+  local name, digest = base.split_words(cmd.arg, 2, 2)
+  if not name or not digest:find("^%x+$") then return s:emit("APOP", "-ERR APOP name digest") end
   local pass = s.server:password(name)
   if not pass or crypto.hex(crypto.digest("md5", s.timestamp .. pass)):lower() ~= digest:lower() then
     s:log("APOP failed for " .. shown(name))
@@ -161,8 +160,9 @@ function commands.AUTH(s, cmd)
     return s:emit("AUTH", lines)
   end
   if plaintext_refused(s, "AUTH") then return end
-  local mech, initial = cmd.arg:match("^(%S+)%s*(%S*)$")
-  local user, why = s:sasl(mech, initial ~= "" and initial or nil, function(text)
+  local mech, initial = base.split_words(cmd.arg, 1, 2)
+  if not mech then return s:emit("AUTH", "-ERR AUTH mechanism [initial-response]") end
+  local user, why = s:sasl(mech, initial, function(text)
     s:emit("AUTH", "+ " .. base.b64(text))
     local line = s:read_line()
     s:log("****")
@@ -173,6 +173,7 @@ function commands.AUTH(s, cmd)
   if why == "unsupported" then return s:emit("AUTH", "-ERR unsupported SASL mechanism") end
   if why == "cancelled" then return s:emit("AUTH", "-ERR authentication cancelled") end
   if why == "malformed" then return s:emit("AUTH", "-ERR cannot decode the response") end
+  if why == "authzid" then return s:emit("AUTH", "-ERR [AUTH] not authorized to act as that user") end
   s:emit("AUTH", "-ERR [AUTH] authentication failed")
 end
 
@@ -214,12 +215,15 @@ function commands.RETR(s, cmd)
 end
 
 function commands.TOP(s, cmd)
-  local arg, lines = cmd.arg:match("^(%d+)%s+(%d+)$")
-  if not arg then return s:emit("TOP", "-ERR TOP message lines") end
+  local arg, lines = base.split_words(cmd.arg, 2, 2)
+  if not arg or not lines:find("^%d+$") or #lines > 9 then
+    return s:emit("TOP", "-ERR TOP message lines")
+  end
   local m, n = message(s, arg)
   if not m then return s:emit("TOP", n) end
-  local head, body = m.text:match("^(.-\r\n)\r\n(.*)$")
-  if not head then head, body = m.text, "" end
+  local cut = m.text:find("\r\n\r\n", 1, true)
+  local head, body = m.text, ""
+  if cut then head, body = m.text:sub(1, cut + 1), m.text:sub(cut + 4) end
   local out, count = { head, "\r\n" }, 0
   for line in body:gmatch("[^\n]*\n") do
     if count >= tonumber(lines) then break end
@@ -266,9 +270,9 @@ function handler.serve(s)
   while true do
     local line = s:read_line()
     s:log(redact(line))
-    local verb, arg = line:match("^(%S+)%s*(.-)%s*$")
-    verb = (verb or ""):upper()
-    local cmd = { verb = verb, arg = arg or "", line = line }
+    local verb, arg = base.verb_arg(line)
+    verb = verb:upper()
+    local cmd = { verb = verb, arg = arg, line = line }
     if not s:hook(verb, cmd) then
       local fn = commands[verb]
       if not fn then

@@ -43,7 +43,7 @@ local function fault_value(field, text, spec)
   local want = base.FAULT_FIELDS[field]
   if not want or field == "on" then
     usage("--fault " .. spec .. ": unknown fault \"" .. field ..
-      "\" (delay, trickle, silent, hangup, cut, close, raw, malformed, size, fail, garbage, after, times)")
+      "\" (delay, trickle, silent, hangup, cut, close, raw, malformed, size, fail, garbage, after, times, bare_lf_end)")
   end
   if want == "boolean" then
     if text == nil or text == "true" or text == "yes" or text == "1" then return true end
@@ -124,14 +124,29 @@ local function say(line)
   io.stdout:flush()
 end
 
+-- Writes the certificate the listeners use (made on the fly: its own CA) to `path`.
+local function write_ca(path, pem)
+  local f, err = io.open(path, "w")
+  if not f then usage("--write-ca: cannot write " .. tostring(err)) end
+  f:write(pem)
+  f:close()
+end
+
 --- Runs the mock servers until the run is interrupted.
 -- @param cfg `smtp`, `pop3`, `imap` (ports; none given: all three on kernel-chosen ports),
 --   `tls` ("none", "starttls", "implicit"), `host`, `users` (a list of {name, password}),
 --   `script` (a file), `faults` (a list of specs), `cert`, `key`, `cert_profile`,
---   `idle_timeout`
+--   `idle_timeout`, `max_connections` (for the three together), `allow_plaintext_auth`,
+--   `write_ca` (a file)
 function M.main(cfg)
-  local users, names = {}, {}
+  local users, names, seen = {}, {}, {}
   for _, u in ipairs(cfg.users or {}) do
+    local low = u[1]:lower()
+    if seen[low] then
+      usage("--user " .. u[1] .. ": the user " .. seen[low] .. " exists already (user names are " ..
+        "case-insensitive: " .. seen[low] .. " and " .. u[1] .. " would share one mailbox)")
+    end
+    seen[low] = u[1]
     -- secrets are masked wherever they appear (the -v transcript shows what clients send);
     -- a password of one or two characters would mask those letters in every line instead
     users[u[1]] = #u[2] >= 3 and parley.secret(u[2]) or u[2]
@@ -168,12 +183,16 @@ function M.main(cfg)
     end
   end
   local started = {}
+  -- one limit for the three servers: the descriptors they draw on are the process's
+  local limit = { max = cfg.max_connections or 1000, active = 0 }
+  local ca_written = false
   for _, p in ipairs(PROTOCOLS) do
     if cfg[p] or not any then
       local opts = {
         host = cfg.host, port = cfg[p] or 0, tls = cfg.tls ~= "none" and cfg.tls or false,
         users = users, store = store, log = log, cert = cfg.cert, key = cfg.key,
         cert_profile = cfg.cert_profile, idle_timeout = cfg.idle_timeout,
+        max_connections = limit, allow_plaintext_auth = cfg.allow_plaintext_auth,
       }
       merge(opts, extra.all)
       merge(opts, extra[p])
@@ -182,12 +201,25 @@ function M.main(cfg)
       started[#started + 1] = m
       local tls = opts.tls and (" (tls: " .. tostring(opts.tls) .. ")") or ""
       say(string.format("%s listening on %s:%d%s", p, m.host, m.port, tls))
+      if cfg.write_ca and m.cert_pem and not ca_written then
+        write_ca(cfg.write_ca, m.cert_pem)
+        ca_written = true
+        say("the CA of the TLS certificate is in " .. cfg.write_ca ..
+          " (e.g. curl --cacert " .. cfg.write_ca .. ")")
+      end
       local keys = {}
       for k in pairs(m.faults) do keys[#keys + 1] = k end
       table.sort(keys)
       if #keys > 0 then say(p .. " faults on: " .. table.concat(keys, ", ")) end
     end
   end
+  if cfg.write_ca and not ca_written then
+    usage("--write-ca: no listener uses TLS (add --tls starttls or --tls implicit)")
+  end
+  if cfg.tls == "starttls" and not cfg.allow_plaintext_auth then
+    say("logins wait for STARTTLS / STLS (--allow-plaintext-auth to allow them in the clear)")
+  end
+  say(string.format("at most %d connections at once (--max-connections)", limit.max))
   if #names == 0 then
     say("no --user given: every recipient is refused and nobody can log in")
   else

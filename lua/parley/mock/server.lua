@@ -10,7 +10,14 @@
 --   (SMTPS, POP3S, IMAPS); `cert`, `key` (PEM files; default: a certificate made on the fly),
 --   `cert_profile` (`"expired"` or `"wrong-host"`: an on-the-fly certificate that fails the
 --   client's check)
--- * `users`: `{ alice = "secret" }` (a password may be a `secret()`)
+-- * `users`: `{ alice = "secret" }` (a password may be a `secret()`). Names are
+--   case-insensitive: `Alice` logs in as alice; two names that differ only in case are an error.
+-- * `act_as`: who may log in for whom with a SASL PLAIN authorization identity
+--   (`{ admin = { "alice", "bob" } }`, or `{ admin = "*" }`); others are refused
+-- * `allow_plaintext_auth`: with `tls = "starttls"`, logins are refused (and not offered)
+--   before STARTTLS unless this is true; `require_tls` asks for TLS before anything else too
+-- * `max_connections`: sessions at once (default 500; or a table `{ max = N, active = 0 }`
+--   shared by several mocks); a client over it gets the protocol's "too busy" and is closed
 -- * `store`: a `parley.mock.store` (default: a new one, `m.store`)
 -- * `hostname`: the name in greetings (default "mock.parley.test")
 -- * `on`: hooks that override replies, keyed by command (`RCPT`, `UID FETCH`, ...) or event
@@ -50,7 +57,11 @@ M.SILENT = setmetatable({}, { __tostring = function() return "the mock stopped a
 -- plain text), `after` (let the first N occurrences pass), `times` (then apply N times).
 -- Occurrences are counted per session, except for `greeting` and `tls`, counted per server
 -- (`greeting = { hangup = true, after = 2 }`: the third client is hung up on).
+-- `bare_lf_end` (key `DATA`, SMTP): take a bare LF for a line end inside DATA, so that
+-- `<LF>.<LF>` ends the message, as servers open to SMTP smuggling did (off by default: only
+-- `<CRLF>.<CRLF>` ends it).
 M.FAULT_FIELDS = {
+  bare_lf_end = "boolean",
   delay = "number", trickle = "number", silent = "boolean", hangup = "boolean",
   cut = "number", close = "boolean", raw = "string", malformed = "string", size = "number",
   fail = "boolean", garbage = "boolean", after = "number", times = "number", on = "string",
@@ -91,7 +102,7 @@ local function check_fault(key, f)
     local want = M.FAULT_FIELDS[k]
     if not want then
       misuse("mock: unknown fault field \"" .. tostring(k) .. "\" for " .. key ..
-        " (delay, trickle, silent, hangup, cut, close, raw, malformed, size, fail, garbage, after, times)")
+        " (delay, trickle, silent, hangup, cut, close, raw, malformed, size, fail, garbage, after, times, bare_lf_end)")
     end
     if type(v) ~= want then misuse("mock: fault field " .. k .. " for " .. key .. " must be a " .. want) end
   end
@@ -144,6 +155,53 @@ local function b64(s)
 end
 
 ---------------------------------------------------------------------------------------------
+-- Parsing peer input in linear time: anchored single-class scans and plain finds only (a
+-- pattern like "^(%S+)%s*(.-)%s*$" backtracks, and one 64 KB line would hold every session
+-- for seconds).
+
+local function is_space(b)
+  return b == 32 or (b >= 9 and b <= 13)
+end
+
+--- `s` without the white space at its ends (linear in its length).
+function M.trim(s)
+  local i = s:find("%S")
+  if not i then return "" end
+  local j = #s
+  while j > i and is_space(s:byte(j)) do j = j - 1 end
+  return s:sub(i, j)
+end
+
+--- The verb of a command line and the rest, trimmed: "MAIL FROM:<a>  " -> "MAIL", "FROM:<a>".
+-- A line that starts with white space has no verb ("").
+function M.verb_arg(line)
+  local _, ve = line:find("^%S+")
+  if not ve then return "", M.trim(line) end
+  return line:sub(1, ve), M.trim(line:sub(ve + 1))
+end
+
+--- The words of `s` (split at white space), at most `max` (default 64) of them; the second
+-- result is true when there were more.
+function M.words(s, max)
+  max = max or 64
+  local out, pos = {}, 1
+  while true do
+    local a, b = s:find("%S+", pos)
+    if not a then return out, false end
+    if #out >= max then return out, true end
+    out[#out + 1] = s:sub(a, b)
+    pos = b + 1
+  end
+end
+
+--- Exactly `n` words (white space apart) or nil: "PLAIN abc=" -> "PLAIN", "abc=".
+function M.split_words(s, least, most)
+  local w, more = M.words(s, most)
+  if more or #w < least then return nil end
+  return table.unpack(w, 1, most)
+end
+
+---------------------------------------------------------------------------------------------
 -- Sessions
 
 local Session = {}
@@ -158,6 +216,16 @@ end
 --- Whether the connection runs under TLS.
 function Session:is_tls()
   return self.conn.tls ~= nil
+end
+
+--- Whether logging in must wait for TLS: with `tls = "starttls"` nothing that carries a
+-- password is offered or accepted in the clear (as a real server does), unless
+-- `allow_plaintext_auth`; `require_tls` asks for it whatever the TLS mode.
+function Session:auth_needs_tls()
+  if self:is_tls() then return false end
+  local opts = self.server.opts
+  if opts.require_tls then return true end
+  return self.server.tls == "starttls" and not opts.allow_plaintext_auth
 end
 
 local PER_SERVER = { greeting = true, tls = true }
@@ -258,8 +326,9 @@ function Session:emit(key, parts)
   if f.cut or f.close then error(M.HANGUP, 0) end
 end
 
---- Reads the next line from the client (without its line end). Ends the session (with the
--- protocol's goodbye) at the idle timeout, at the end of the stream, or on a line too long.
+--- Reads the next line from the client (without its line end); a second result "bare_lf"
+-- tells a line ended by a bare LF. Ends the session (with the protocol's goodbye) at the idle
+-- timeout, at the end of the stream, or on a line too long.
 function Session:read_line(timeout)
   local ok, line, why = pcall(self.conn.read_line, self.conn, timeout or self.server.idle)
   if not ok then
@@ -271,7 +340,7 @@ function Session:read_line(timeout)
     end
     error(err, 0)
   end
-  if line then return line end
+  if line then return line, why end
   if why == "timeout" then
     self:log("idle for " .. tostring(timeout or self.server.idle) .. " s: closing")
     pcall(self.emit, self, "idle", self.handler.idle_reply(self))
@@ -286,6 +355,24 @@ function Session:read_bytes(n)
   local data = self.conn:read(n, self.server.idle)
   if not data or #data < n then error(M.HANGUP, 0) end
   return data
+end
+
+local PIECE = 64 * 1024
+
+--- Reads `n` bytes in pieces of at most 64 KB, appended to the list `into` (the connection's
+-- buffer never holds more than a piece); ends the session when the stream ends first.
+function Session:read_pieces(n, into)
+  self.bulk = (self.bulk or 0) + n
+  while n > 0 do
+    local piece = self:read_bytes(math.min(n, PIECE))
+    if into then into[#into + 1] = piece end
+    n = n - #piece
+  end
+end
+
+--- Reads `n` bytes and drops them (a chunk over a limit, that the client sends anyway).
+function Session:skip_bytes(n)
+  self:read_pieces(n, nil)
 end
 
 local function closing(self, lines)
@@ -402,10 +489,19 @@ function Session:sasl(mech, initial, challenge)
     if resp == nil then resp = challenge("") end
     local raw, err = decode(resp)
     if not raw then return nil, err end
-    local _, user, pass = raw:match("^([^%z]*)%z([^%z]*)%z([^%z]*)$")
+    local authz, user, pass = raw:match("^([^%z]*)%z([^%z]*)%z([^%z]*)$")
     if not user then return nil, "malformed" end
     self.sasl_user = user
-    return srv:authenticate(user, pass)
+    local who, why = srv:authenticate(user, pass)
+    if not who or authz == "" or authz:lower() == who:lower() then return who, why end
+    -- an authorization identity other than the one authenticated: only when allowed
+    local target = srv:may_act_as(who, authz)
+    if target then
+      self:log(who .. " acts as " .. target)
+      return target
+    end
+    self:log(who .. " may not act as " .. M.shown(authz))
+    return nil, "authzid"
   elseif mech == "LOGIN" then
     local user, err
     if initial ~= nil then
@@ -449,28 +545,47 @@ function Server:log(line)
   if self.logger then self.logger(line) end
 end
 
---- The password of a user (revealed), or nil.
-function Server:password(user)
-  local p = self.users[user]
-  if p == nil then return nil end
-  return parley.reveal(p)
+--- The configured name of a user: user names are case-insensitive ("Alice" is alice).
+function Server:user_name(user)
+  return self.canon[tostring(user):lower()]
 end
 
---- Checks a user name and password. Returns the user name, or nil and "failed".
+--- The password of a user (revealed), or nil.
+function Server:password(user)
+  local name = self:user_name(user)
+  if name == nil then return nil end
+  return parley.reveal(self.users[name])
+end
+
+--- Checks a user name and password. Returns the user's configured name, or nil and "failed".
 function Server:authenticate(user, pass)
   local want = self:password(user)
-  if want ~= nil and want == parley.reveal(pass) then return user end
+  if want ~= nil and want == parley.reveal(pass) then return self:user_name(user) end
   return nil, "failed"
+end
+
+--- The user `who` may act for (a SASL authorization identity), by the `act_as` option
+-- (`{ admin = { "alice", "bob" } }`, or `{ admin = "*" }` for every user), or nil.
+function Server:may_act_as(who, authz)
+  local target = self:user_name(authz)
+  if not target then return nil end
+  for name, list in pairs(self.opts.act_as or {}) do
+    if tostring(name):lower() == who:lower() then
+      if list == "*" then return target end
+      for _, t in ipairs(type(list) == "table" and list or { list }) do
+        if tostring(t):lower() == target:lower() then return target end
+      end
+    end
+  end
+  return nil
 end
 
 --- The user an address delivers to (`USER@any-domain`, case-insensitive), or nil.
 function Server:user_for_address(addr)
   local lp = addr:match("^(.*)@[^@]*$") or addr
   if lp:sub(1, 1) == '"' and lp:sub(-1) == '"' and #lp >= 2 then lp = lp:sub(2, -2) end
-  local low = lp:lower()
-  for name in pairs(self.users) do
-    if tostring(name):lower() == low then return name end
-  end
+  local name = self:user_name(lp)
+  if name then return name end
   if self.accept_all and lp ~= "" then return lp end
   return nil
 end
@@ -503,6 +618,7 @@ local function run_session(server, conn, id)
     id = id, peer = conn.peer, data = {}, fault_counts = {},
   }, Session)
   server.active = server.active + 1
+  server.limit.active = server.limit.active + 1
   s:log("connection from " .. conn.peer)
   local ok, err = pcall(function()
     if server.tls == "implicit" then s:handshake() end
@@ -530,14 +646,37 @@ local function run_session(server, conn, id)
   if conn:pending() > 0 then pcall(conn.read, conn, conn:pending(), 0.01) end
   pcall(conn.close, conn)
   server.active = server.active - 1
+  server.limit.active = server.limit.active - 1
   s:log("closed")
+  -- what a session read in bulk (literals, BDAT chunks) goes back to the system now, not
+  -- whenever the collector next runs (an idle server allocates nothing that would run it)
+  if (s.bulk or 0) >= 1024 * 1024 then
+    s = nil
+    collectgarbage()
+  end
+end
+
+-- Answers a connection over the limit with the protocol's "too busy" and closes it.
+local function refuse(server, conn)
+  pcall(conn.send, conn, server.handler.busy_reply(server), 2)
+  pcall(conn.close, conn)
 end
 
 local function accept_loop(server)
   local backoff = 0.05
+  local limit = server.limit
   while not server.stopped do
     local ok, conn = pcall(server.listener.accept, server.listener, math.huge)
-    if ok then
+    if ok and limit.active >= limit.max then
+      server.refused = server.refused + 1
+      local now = parley.clock()
+      if now - (server.refused_logged or 0) >= 1 then
+        server.refused_logged = now
+        server:log(string.format("%d connection(s) open, the limit: refusing %s (%d refused so far)",
+          limit.active, tostring(conn.peer), server.refused))
+      end
+      parley.spawn(refuse, server, conn)
+    elseif ok then
       backoff = 0.05
       server.sessions = server.sessions + 1
       conn:set_timeout(server.idle)
@@ -585,9 +724,32 @@ function M.start(proto, opts, handler)
     tls = tls_mode(opts.tls), hostname = opts.hostname or "mock.parley.test",
     idle = opts.idle_timeout or 300, handshake_timeout = opts.handshake_timeout or 30,
     accept_all = opts.accept_all, logger = logger,
-    errors = {}, sessions = 0, active = 0, accept_errors = 0, stopped = false, fault_counts = {},
+    errors = {}, sessions = 0, active = 0, accept_errors = 0, refused = 0, stopped = false,
+    fault_counts = {},
   }, Server)
   if type(self.users) ~= "table" then misuse("mock: users must be a table { name = password }") end
+  -- user names are case-insensitive, everywhere: two that differ only in case are one user
+  local canon, names = {}, {}
+  for name in pairs(self.users) do names[#names + 1] = tostring(name) end
+  table.sort(names)
+  for _, name in ipairs(names) do
+    local low = name:lower()
+    if canon[low] then
+      misuse("mock: the users " .. canon[low] .. " and " .. name ..
+        " differ only in case (user names are case-insensitive)")
+    end
+    canon[low] = name
+  end
+  self.canon = canon
+  local limit = opts.max_connections or 500
+  if type(limit) == "number" then
+    if limit < 1 then misuse("mock: max_connections must be 1 or more") end
+    limit = { max = limit, active = 0 }
+  elseif type(limit) ~= "table" or type(limit.max) ~= "number" then
+    misuse("mock: max_connections must be a number (or a shared { max = N, active = 0 })")
+  end
+  limit.active = limit.active or 0
+  self.limit = limit
   self.listener = parley.listen {
     host = opts.host or "127.0.0.1", port = opts.port or 0,
     tls = self.tls and "starttls" or false,

@@ -18,7 +18,9 @@
 -- keywords replacing the default, or a function `fn(list, session)` returning the list),
 -- `advertise_starttls` (false: do not list STARTTLS although it works), `auth_required`
 -- (MAIL needs AUTH first), `require_tls` (everything but EHLO/HELO/STARTTLS/NOOP/RSET/QUIT
--- needs TLS first), `max_size` (bytes, default 10 MB), `max_recipients` (default 100).
+-- needs TLS first), `max_size` (bytes of a message, DATA or all its BDAT chunks, default
+-- 10 MB), `max_recipients` (default 100). Only <CRLF>.<CRLF> ends DATA (the fault
+-- `DATA = { bare_lf_end = true }` emulates a server open to SMTP smuggling).
 -- Hook keys: `greeting`, every verb, and `message` (the reply after the message data; `cmd`
 -- has `text`, `from`, `rcpts`).
 -- @module parley.mock.smtp
@@ -48,6 +50,10 @@ function handler.idle_reply(s)
   return "421 4.4.2 " .. s.server.hostname .. " Error: timeout exceeded"
 end
 
+function handler.busy_reply(srv)
+  return "421 4.7.0 " .. srv.hostname .. " Error: too many connections, try again later"
+end
+
 function handler.error_reply(s)
   return "451 4.3.0 Error: internal error in the mock server"
 end
@@ -62,7 +68,7 @@ local function extensions(s)
   if srv.tls == "starttls" and not s:is_tls() and opts.advertise_starttls ~= false then
     list[#list + 1] = "STARTTLS"
   end
-  if not (opts.require_tls and not s:is_tls()) then
+  if not s:auth_needs_tls() then
     list[#list + 1] = "AUTH " .. table.concat(base.MECHANISMS, " ")
   end
   for _, e in ipairs { "ENHANCEDSTATUSCODES", "8BITMIME", "CHUNKING", "SMTPUTF8" } do
@@ -84,10 +90,10 @@ local function offers(s, keyword)
 end
 
 local function redact(line)
-  local verb, rest = line:match("^(%S+)%s*(.*)$")
-  if verb and verb:upper() == "AUTH" then
-    local mech, initial = rest:match("^(%S+)%s+(%S+)")
-    if initial then return "AUTH " .. mech .. " ****" end
+  local verb, rest = base.verb_arg(line)
+  if verb:upper() == "AUTH" then
+    local w = base.words(rest, 2)
+    if w[2] then return "AUTH " .. shown(w[1]) .. " ****" end
   end
   return shown(line)
 end
@@ -102,9 +108,11 @@ local function path(arg, keyword)
   return addr, params
 end
 
+-- The value of parameter `name` in "SIZE=100 BODY=8BITMIME" (one pass over the words).
 local function param(params, name)
-  for k, v in params:gmatch("(%w[%w-]*)=(%S+)") do
-    if k:upper() == name then return v end
+  for _, w in ipairs((base.words(params, 32))) do
+    local eq = w:find("=", 2, true)
+    if eq and w:sub(1, eq - 1):upper() == name then return w:sub(eq + 1) end
   end
   return nil
 end
@@ -147,7 +155,10 @@ function commands.AUTH(s, cmd)
   if not s.esmtp then return s:emit("AUTH", "503 5.5.1 Error: send EHLO first") end
   if s.user then return s:emit("AUTH", "503 5.5.1 Error: already authenticated") end
   if s.tx then return s:emit("AUTH", "503 5.5.1 Error: MAIL transaction in progress") end
-  local mech, initial = cmd.arg:match("^(%S+)%s*(%S*)$")
+  if s:auth_needs_tls() then
+    return s:emit("AUTH", "538 5.7.11 Encryption required for requested authentication mechanism")
+  end
+  local mech, initial = base.split_words(cmd.arg, 1, 2)
   if not mech then return s:emit("AUTH", "501 5.5.4 Syntax: AUTH mechanism") end
   local offered = offers(s, "AUTH")
   local known = false
@@ -157,7 +168,7 @@ function commands.AUTH(s, cmd)
   if not known then
     return s:emit("AUTH", "504 5.5.4 Error: authentication mechanism not supported")
   end
-  local user, why = s:sasl(mech, initial ~= "" and initial or nil, function(text)
+  local user, why = s:sasl(mech, initial, function(text)
     s:emit("AUTH", "334 " .. base.b64(text))
     local line = s:read_line()
     s:log("****")
@@ -171,6 +182,9 @@ function commands.AUTH(s, cmd)
   s:log("authentication failed (" .. why .. ")" .. (s.sasl_user and " for " .. shown(s.sasl_user) or ""))
   if why == "cancelled" then return s:emit("AUTH", "501 5.7.0 Authentication cancelled") end
   if why == "malformed" then return s:emit("AUTH", "501 5.5.2 Cannot decode response") end
+  if why == "authzid" then
+    return s:emit("AUTH", "535 5.7.8 Error: authentication failed: not authorized to act as that user")
+  end
   return s:emit("AUTH", "535 5.7.8 Error: authentication failed")
 end
 
@@ -229,19 +243,46 @@ local function deliver(s, text)
   s:emit("message", "250 2.0.0 Ok: queued as " .. id)
 end
 
+local function max_size(s)
+  return s.server.opts.max_size or 10240000
+end
+
+-- Whether the `DATA = { bare_lf_end = true }` fault makes the mock take a bare LF for a line
+-- end inside DATA, as servers open to SMTP smuggling did (CVE-2023-51766 and its siblings).
+local function lax_data_end(s)
+  local f = s.server.faults.DATA
+  return f ~= nil and f.bare_lf_end == true
+end
+
 function commands.DATA(s, cmd)
   if not s.tx then return s:emit("DATA", "503 5.5.1 Error: need MAIL command") end
   if #s.tx.rcpts == 0 then return s:emit("DATA", "554 5.5.1 Error: no valid recipients") end
   if cmd.arg ~= "" then return s:emit("DATA", "501 5.5.4 Syntax: DATA") end
-  if s.tx.chunks then return s:emit("DATA", "503 5.5.1 Error: BDAT in progress") end
+  if s.tx.bdat then return s:emit("DATA", "503 5.5.1 Error: BDAT in progress") end
   s:emit("DATA", "354 End data with <CR><LF>.<CR><LF>")
-  local lines, size, max = {}, 0, s.server.opts.max_size or 10240000
+  -- Only <CRLF>.<CRLF> ends the data: a line ended by a bare LF is joined to the next, so
+  -- "<LF>.<LF>" stays inside the message instead of ending it (no SMTP smuggling).
+  local lax = lax_data_end(s)
+  local lines, size, max = {}, 0, max_size(s)
+  local pieces = nil -- parts of a line, so far ended by bare LFs
   while true do
-    local line = s:read_line()
-    if line == "." then break end
-    if line:sub(1, 1) == "." then line = line:sub(2) end
-    size = size + #line + 2
-    if size <= max then lines[#lines + 1] = line end
+    local line, bare = s:read_line()
+    if bare and not lax then
+      pieces = pieces or {}
+      size = size + #line + 1
+      if size <= max then pieces[#pieces + 1] = line end
+    else
+      if pieces then
+        pieces[#pieces + 1] = line
+        line = table.concat(pieces, "\n")
+        pieces = nil
+      elseif line == "." then
+        break
+      end
+      if line:sub(1, 1) == "." then line = line:sub(2) end
+      size = size + #line + 2
+      if size <= max then lines[#lines + 1] = line end
+    end
   end
   if size > max then
     s.tx = nil
@@ -251,24 +292,35 @@ function commands.DATA(s, cmd)
   deliver(s, #lines > 0 and table.concat(lines, "\r\n") .. "\r\n" or "")
 end
 
+-- BDAT size [LAST]: SIZE limits the message (the running total of its chunks), and a chunk
+-- that would go over it is read and dropped, never held.
 function commands.BDAT(s, cmd)
-  local n, last = cmd.arg:match("^(%d+)%s*(%a*)$")
-  n = tonumber(n)
-  if not n or (last ~= "" and last:upper() ~= "LAST") then
+  local w, more = base.words(cmd.arg, 2)
+  local digits, last = w[1], w[2]
+  local n = digits and #digits <= 15 and digits:find("^%d+$") and tonumber(digits)
+  if not n or more or (last and last:upper() ~= "LAST") then
     return s:emit("BDAT", "501 5.5.4 Syntax: BDAT size [LAST]")
   end
-  local max = s.server.opts.max_size or 10240000
-  if n > max then
-    s:emit("BDAT", "552 5.3.4 Message size exceeds fixed limit")
-    error(HANGUP, 0) -- the chunk cannot be skipped safely
+  local tx, max = s.tx, max_size(s)
+  if not tx or #tx.rcpts == 0 or tx.oversize or (tx.size or 0) + n > max then
+    s:skip_bytes(n)
+    if not tx then return s:emit("BDAT", "503 5.5.1 Error: need MAIL command") end
+    if #tx.rcpts == 0 then return s:emit("BDAT", "554 5.5.1 Error: no valid recipients") end
+    if not tx.oversize then
+      s:log(string.format("message over the %d byte limit: chunks dropped", max))
+    end
+    tx.bdat, tx.oversize, tx.chunks = true, true, nil
+    if last then s.tx = nil end
+    return s:emit("BDAT", "552 5.3.4 Message size exceeds fixed limit")
   end
-  local chunk = s:read_bytes(n)
-  if not s.tx then return s:emit("BDAT", "503 5.5.1 Error: need MAIL command") end
-  if #s.tx.rcpts == 0 then return s:emit("BDAT", "554 5.5.1 Error: no valid recipients") end
-  s.tx.chunks = s.tx.chunks or {}
-  s.tx.chunks[#s.tx.chunks + 1] = chunk
-  if last == "" then return s:emit("BDAT", "250 2.0.0 " .. n .. " octets received") end
-  deliver(s, table.concat(s.tx.chunks))
+  tx.bdat = true
+  tx.chunks = tx.chunks or {}
+  s:read_pieces(n, tx.chunks)
+  tx.size = (tx.size or 0) + n
+  if not last then return s:emit("BDAT", "250 2.0.0 " .. n .. " octets received") end
+  local text = table.concat(tx.chunks)
+  tx.chunks = nil
+  deliver(s, text)
 end
 
 function commands.RSET(s, cmd)
@@ -309,9 +361,9 @@ function handler.serve(s)
   while true do
     local line = s:read_line()
     s:log(redact(line))
-    local verb, arg = line:match("^(%S+)%s*(.-)%s*$")
-    verb = (verb or ""):upper()
-    local cmd = { verb = verb, arg = arg or "", line = line }
+    local verb, arg = base.verb_arg(line)
+    verb = verb:upper()
+    local cmd = { verb = verb, arg = arg, line = line }
     if verb == "MAIL" then cmd.address = path(cmd.arg, "FROM:") end
     if verb == "RCPT" then cmd.address = path(cmd.arg, "TO:") end
     if not s:hook(verb, cmd) then

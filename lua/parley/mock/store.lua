@@ -24,6 +24,12 @@ local function key(user)
   return string.lower(tostring(user))
 end
 
+-- Tells the watchers of a mailbox that it changed.
+local function changed(box)
+  if not box.watchers then return end
+  for _, fn in pairs(box.watchers) do pcall(fn) end
+end
+
 --- A new, empty store.
 -- @param opts optional: `uidvalidity` (the IMAP UIDVALIDITY of every mailbox; default: the time)
 -- @return the store
@@ -66,6 +72,7 @@ function Store:deliver(user, text, meta)
   box.uidnext = box.uidnext + 1
   box.messages[#box.messages + 1] = msg
   self.delivered = self.delivered + 1
+  changed(box)
   return msg
 end
 
@@ -95,6 +102,10 @@ function Store:remove(user, list)
     end
   end
   box.messages = kept
+  if removed > 0 then
+    box.removals = (box.removals or 0) + 1
+    changed(box)
+  end
   return removed
 end
 
@@ -107,6 +118,23 @@ function Store:expunge(user)
   end
   self:remove(user, gone)
   return gone
+end
+
+--- Calls `fn()` after each change of a user's mailbox (a delivery, a removal) until
+-- `unwatch`. The IMAP mock's IDLE waits on this instead of polling.
+-- @return a token for `unwatch`
+function Store:watch(user, fn)
+  local box = self:mailbox(user)
+  box.watchers = box.watchers or {}
+  local token = {}
+  box.watchers[token] = fn
+  return token
+end
+
+--- Stops calling a function given to `watch`.
+function Store:unwatch(user, token)
+  local box = self:mailbox(user)
+  if box.watchers then box.watchers[token] = nil end
 end
 
 --- The user names that have a mailbox.
