@@ -7,9 +7,12 @@
 -- CRAM-MD5, with SASL-IR), SELECT / EXAMINE, LIST / LSUB, STATUS, NAMESPACE, APPEND (with
 -- literals, LITERAL+), IDLE, CHECK, FETCH (FLAGS, UID, RFC822.SIZE, INTERNALDATE, ENVELOPE,
 -- BODYSTRUCTURE, BODY[] / BODY.PEEK[] with HEADER, TEXT, HEADER.FIELDS and partial ranges,
--- RFC822*), STORE (FLAGS, +FLAGS, -FLAGS, .SILENT), SEARCH, EXPUNGE, CLOSE, UNSELECT, and the
--- UID forms of FETCH, STORE, SEARCH and EXPUNGE. Each user has one mailbox, INBOX; changes made
--- by other sessions (new mail, a POP3 deletion) are reported as EXISTS / EXPUNGE.
+-- RFC822*), STORE (FLAGS, +FLAGS, -FLAGS, .SILENT), SEARCH (RFC 2047 encoded header fields
+-- matched by their decoded text), EXPUNGE, CLOSE, UNSELECT, CREATE, DELETE, RENAME, COPY, MOVE
+-- (with COPYUID), and the UID forms of FETCH, STORE, SEARCH, EXPUNGE, COPY and MOVE. Each user
+-- has INBOX and the folders Sent, Drafts and Trash (SPECIAL-USE), more with CREATE ("/"
+-- separates levels); changes made by other sessions (new mail, a POP3 deletion) are reported
+-- as EXISTS / EXPUNGE.
 --
 -- Options besides those of every mock (see `parley.mock.server`): `capabilities` (a list
 -- replacing the capability words, or a function `fn(list, session)` returning it),
@@ -55,7 +58,7 @@ local FLAGS = "(\\Answered \\Flagged \\Deleted \\Seen \\Draft)"
 local function capabilities(s)
   local srv, opts = s.server, s.server.opts
   local list = { "IMAP4rev1", "LITERAL+", "SASL-IR", "ID", "IDLE", "NAMESPACE", "UIDPLUS",
-                 "UNSELECT", "ENABLE", "CHILDREN" }
+                 "UNSELECT", "ENABLE", "CHILDREN", "SPECIAL-USE", "MOVE" }
   if srv.tls == "starttls" and not s:is_tls() and opts.advertise_starttls ~= false then
     list[#list + 1] = "STARTTLS"
   end
@@ -895,16 +898,26 @@ function commands.AUTHENTICATE(s, cmd)
   tagged(s, cmd, {}, "NO [AUTHENTICATIONFAILED] Authentication failed")
 end
 
-local function is_inbox(name)
-  return name and name:upper() == "INBOX"
+-- The user's folder of that name, or nil.
+local function folder(s, name)
+  if not name then return nil end
+  return s.server.store:folder(s.user, name)
+end
+
+-- A mailbox name as LIST and STATUS show it.
+local function mailbox_name(name)
+  if name == "INBOX" then return name end
+  return quote(name)
 end
 
 local function select(s, cmd, readonly)
   local name = str(cmd.args[1])
   s.view, s.readonly = nil, nil
-  if not is_inbox(name) then
+  local box = folder(s, name)
+  if not box then
     return tagged(s, cmd, {}, "NO [NONEXISTENT] Unknown mailbox " .. shown(name or ""))
   end
+  s.box = box
   s.view, s.exists, s.readonly = {}, -1, readonly
   s.removals = s.box.removals or 0
   for i, m in ipairs(s.box.messages) do s.view[i] = m end
@@ -993,16 +1006,45 @@ local function pattern_matches(items, name)
   return false
 end
 
+-- LIST [(selection options)] reference pattern [RETURN (...)]: the folders whose names
+-- match, with \HasChildren / \HasNoChildren and their SPECIAL-USE attribute. The
+-- selection option SPECIAL-USE (RFC 6154) lists only those.
 function commands.LIST(s, cmd)
-  local ref, pattern = str(cmd.args[1]), str(cmd.args[2])
+  local args, i, only_special = cmd.args, 1, false
+  if type(args[1]) == "table" and args[1].list then
+    for _, o in ipairs(args[1]) do
+      if (atom(o) or ""):upper() == "SPECIAL-USE" then only_special = true end
+    end
+    i = 2
+  end
+  local ref, pattern = str(args[i]), str(args[i + 1])
   if not ref or not pattern then return tagged(s, cmd, {}, "BAD " .. cmd.verb .. " reference pattern") end
   local out = {}
   local items = compile_pattern(ref .. pattern)
   if not items then return tagged(s, cmd, {}, "BAD " .. cmd.verb .. " pattern too long") end
   if pattern == "" then
     out[1] = '* ' .. cmd.verb .. ' (\\Noselect) "/" ""'
-  elseif pattern_matches(items, "INBOX") then
-    out[1] = '* ' .. cmd.verb .. ' (\\HasNoChildren) "/" INBOX'
+    return tagged(s, cmd, out, "OK " .. cmd.verb .. " completed")
+  end
+  local set = s.server.store:folders(s.user)
+  local names = {}
+  for name in pairs(set) do names[#names + 1] = name end
+  table.sort(names, function(a, b)
+    if a == "INBOX" or b == "INBOX" then return a == "INBOX" and b ~= "INBOX" end
+    return a < b
+  end)
+  local parents = {}
+  for _, name in ipairs(names) do
+    local slash = name:find("/[^/]*$")
+    if slash then parents[name:sub(1, slash - 1)] = true end
+  end
+  for _, name in ipairs(names) do
+    local box = set[name]
+    if (not only_special or box.special) and pattern_matches(items, name) then
+      local attrs = { parents[name] and "\\HasChildren" or "\\HasNoChildren" }
+      if box.special then attrs[2] = box.special end
+      out[#out + 1] = "* " .. cmd.verb .. " (" .. table.concat(attrs, " ") .. ') "/" ' .. mailbox_name(name)
+    end
   end
   tagged(s, cmd, out, "OK " .. cmd.verb .. " completed")
 end
@@ -1011,9 +1053,10 @@ commands.LSUB = commands.LIST
 
 function commands.STATUS(s, cmd)
   local name, items = str(cmd.args[1]), cmd.args[2]
-  if not is_inbox(name) then return tagged(s, cmd, {}, "NO [NONEXISTENT] Unknown mailbox") end
+  local box = folder(s, name)
+  if not box then return tagged(s, cmd, {}, "NO [NONEXISTENT] Unknown mailbox") end
   if type(items) ~= "table" or not items.list then return tagged(s, cmd, {}, "BAD STATUS mailbox (items)") end
-  local box, parts = s.box, {}
+  local parts = {}
   for _, it in ipairs(items) do
     local up = (atom(it) or ""):upper()
     if up == "MESSAGES" then
@@ -1032,7 +1075,8 @@ function commands.STATUS(s, cmd)
       return tagged(s, cmd, {}, "BAD unknown STATUS item " .. shown(up))
     end
   end
-  tagged(s, cmd, { "* STATUS INBOX (" .. table.concat(parts, " ") .. ")" }, "OK STATUS completed")
+  tagged(s, cmd, { "* STATUS " .. mailbox_name(box.name) .. " (" .. table.concat(parts, " ") .. ")" },
+    "OK STATUS completed")
 end
 
 function commands.APPEND(s, cmd)
@@ -1048,12 +1092,13 @@ function commands.APPEND(s, cmd)
   if type(msg) ~= "table" or not msg.str or args[i + 1] ~= nil then
     return tagged(s, cmd, {}, "BAD APPEND mailbox [(flags)] [date] literal")
   end
-  if not is_inbox(name) then return tagged(s, cmd, {}, "NO [TRYCREATE] Unknown mailbox") end
-  local m = s.server.store:deliver(s.user, msg.str, { flags = flags })
-  s:log(string.format("appended %d bytes as UID %d", m.size, m.uid))
+  local box = folder(s, name)
+  if not box then return tagged(s, cmd, {}, "NO [TRYCREATE] Unknown mailbox") end
+  local m = s.server.store:add(box, msg.str, { flags = flags })
+  s:log(string.format("appended %d bytes to %s as UID %d", m.size, shown(box.name), m.uid))
   local out = {}
   sync(s, out)
-  tagged(s, cmd, out, "OK [APPENDUID " .. s.box.uidvalidity .. " " .. m.uid .. "] APPEND completed")
+  tagged(s, cmd, out, "OK [APPENDUID " .. box.uidvalidity .. " " .. m.uid .. "] APPEND completed")
 end
 
 -- IDLE waits on the client and on the mailbox at once: a change in the store wakes the read
@@ -1063,7 +1108,8 @@ function commands.IDLE(s, cmd)
   s:emit(cmd.key, "+ idling")
   local conn, store = s.conn, s.server.store
   local deadline = parley.clock() + s.server.idle
-  local watch = store:watch(s.user, function() conn:wake() end)
+  local box = s.box
+  local watch = store:watch(s.user, function() conn:wake() end, box)
   local ok, err = pcall(function()
     while true do
       local out = {}
@@ -1082,19 +1128,85 @@ function commands.IDLE(s, cmd)
       if why ~= "timeout" and why ~= "woken" then error(HANGUP, 0) end
     end
   end)
-  store:unwatch(s.user, watch)
+  store:unwatch(s.user, watch, box)
   if not ok then error(err, 0) end
 end
 
-for _, verb in ipairs { "CREATE", "DELETE", "RENAME" } do
-  commands[verb] = function(s, cmd) tagged(s, cmd, {}, "NO only INBOX exists in the mock") end
+local WHY = {
+  exists = "NO [ALREADYEXISTS] Mailbox exists",
+  invalid = "NO [CANNOT] Invalid mailbox name",
+  limit = "NO [LIMIT] Too many mailboxes",
+  missing = "NO [NONEXISTENT] Unknown mailbox",
+  inbox = "NO [CANNOT] INBOX cannot be deleted",
+}
+
+function commands.CREATE(s, cmd)
+  local name = str(cmd.args[1])
+  if not name or cmd.args[2] ~= nil then return tagged(s, cmd, {}, "BAD CREATE mailbox") end
+  local box, why = s.server.store:create(s.user, name)
+  if not box then return tagged(s, cmd, {}, WHY[why]) end
+  s:log("created " .. shown(box.name))
+  tagged(s, cmd, {}, "OK CREATE completed")
+end
+
+function commands.DELETE(s, cmd)
+  local name = str(cmd.args[1])
+  if not name or cmd.args[2] ~= nil then return tagged(s, cmd, {}, "BAD DELETE mailbox") end
+  local ok, why = s.server.store:delete(s.user, name)
+  if not ok then return tagged(s, cmd, {}, WHY[why]) end
+  s:log("deleted " .. shown(name))
+  tagged(s, cmd, {}, "OK DELETE completed")
+end
+
+function commands.RENAME(s, cmd)
+  local from, to = str(cmd.args[1]), str(cmd.args[2])
+  if not from or not to or cmd.args[3] ~= nil then return tagged(s, cmd, {}, "BAD RENAME from to") end
+  local ok, why = s.server.store:rename(s.user, from, to)
+  if not ok then return tagged(s, cmd, {}, WHY[why]) end
+  s:log("renamed " .. shown(from) .. " to " .. shown(to))
+  local out = {}
+  sync(s, out)
+  tagged(s, cmd, out, "OK RENAME completed")
 end
 for _, verb in ipairs { "SUBSCRIBE", "UNSUBSCRIBE" } do
   commands[verb] = function(s, cmd) tagged(s, cmd, {}, "OK " .. verb .. " completed") end
 end
-for _, verb in ipairs { "COPY", "MOVE" } do
-  commands[verb] = function(s, cmd) tagged(s, cmd, {}, "NO [TRYCREATE] only INBOX exists in the mock") end
+-- COPY / MOVE (and their UID forms): copies keep the text, flags and date; COPYUID says
+-- which UIDs they got (UIDPLUS); MOVE then expunges the originals.
+local function copy(s, cmd, args, uid, move)
+  if move and s.readonly then return tagged(s, cmd, {}, "NO [READ-ONLY] mailbox opened with EXAMINE") end
+  local hits, err = resolve(s, atom(args[1]) or "", uid)
+  if not hits then return tagged(s, cmd, {}, "BAD " .. err) end
+  local name = str(args[2])
+  local verb = (uid and "UID " or "") .. (move and "MOVE" or "COPY")
+  if not name or args[3] ~= nil then return tagged(s, cmd, {}, "BAD " .. verb .. " sequence-set mailbox") end
+  local store = s.server.store
+  local dest = folder(s, name)
+  if not dest then return tagged(s, cmd, {}, "NO [TRYCREATE] Unknown mailbox") end
+  local from, to, originals = {}, {}, {}
+  for _, h in ipairs(hits) do
+    local flags = {}
+    for f in pairs(h.m.flags) do flags[#flags + 1] = f end
+    local m = store:add(dest, h.m.text, { flags = flags, from = h.m.from, to = h.m.to,
+                                         internaldate = h.m.internaldate })
+    from[#from + 1], to[#to + 1], originals[#originals + 1] = h.m.uid, m.uid, h.m
+  end
+  s:log(string.format("%s %d message(s) to %s", move and "moved" or "copied", #hits, shown(dest.name)))
+  local code = #hits > 0 and ("[COPYUID " .. dest.uidvalidity .. " " .. table.concat(from, ",") ..
+    " " .. table.concat(to, ",") .. "] ") or ""
+  local out = {}
+  if move then
+    if code ~= "" then out[1] = "* OK " .. code .. "Moved" end
+    store:remove(s.user, originals, s.box)
+    sync(s, out)
+    return tagged(s, cmd, out, "OK " .. verb .. " completed")
+  end
+  sync(s, out)
+  tagged(s, cmd, out, "OK " .. code .. verb .. " completed")
 end
+
+function commands.COPY(s, cmd) copy(s, cmd, cmd.args, false, false) end
+function commands.MOVE(s, cmd) copy(s, cmd, cmd.args, false, true) end
 
 local function fetch(s, cmd, args, uid)
   local hits, err = resolve(s, atom(args[1]) or "", uid)
@@ -1172,7 +1284,7 @@ local function expunge(s, cmd, only, silent)
   for _, m in ipairs(s.view) do
     if m.flags["\\Deleted"] and (not only or only[m]) then doomed[#doomed + 1] = m end
   end
-  local removed = s.server.store:remove(s.user, doomed)
+  local removed = s.server.store:remove(s.user, doomed, s.box)
   if removed > 0 then s:log(removed .. " message(s) expunged") end
   if silent then
     local ignored = {}
@@ -1213,7 +1325,7 @@ function commands.UID(s, cmd)
     for _, h in ipairs(hits) do only[h.m] = true end
     return expunge(s, cmd, only)
   end
-  if sub == "COPY" or sub == "MOVE" then return commands.COPY(s, cmd) end
+  if sub == "COPY" or sub == "MOVE" then return copy(s, cmd, rest, true, sub == "MOVE") end
   tagged(s, cmd, {}, "BAD unknown UID command " .. shown(sub))
 end
 
