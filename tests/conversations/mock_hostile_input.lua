@@ -1,6 +1,6 @@
 -- mock_hostile_input.lua: the mocks attacked as a real server would be (issue 12). For each
--- attack: the answer, and a second client served within 1 s meanwhile (one process, one event
--- loop: a mock stuck on a line would hold that client too). Lines that made the mocks
+-- attack: the answer, and a second client served within 1 s (of CPU) meanwhile (one process,
+-- one event loop: a mock stuck on a line would hold that client too). Lines that made the mocks
 -- backtrack for seconds, SMTP smuggling, BDAT over SIZE, IMAP literals before login, IMAP
 -- input that ended sessions without a tagged reply, names differing in case, AUTH PLAIN with
 -- another authorization identity.
@@ -21,20 +21,24 @@ local mp = pop3m.start { users = users, store = store }
 local mi = imapm.start { users = users, store = store }
 
 -- Runs `attack()` (which sends its input and returns a function that reads the answer), then
--- serves a second client (an SMTP NOOP) and reads the answer: all of it within 1 s.
+-- serves a second client (an SMTP NOOP) and reads the answer. Both sides run in this process,
+-- so its CPU time is the mock's work: the second client must be served, and the answer come,
+-- within 1 s of it (and within 5 s of the wall clock, which on a loaded machine or in an ASan
+-- build says more about the machine than about the mock).
 local function within_1s(what, attack)
-  local t0 = parley.clock()
+  local t0, c0 = parley.clock(), os.clock()
   local answer = attack()
   local other = connect("127.0.0.1", ms.port)
-  other:expect(220, 1)
+  other:expect(220, 5)
   other:send("NOOP")
-  other:expect(250, 1)
+  other:expect(250, 5)
   other:close()
-  local served = parley.clock() - t0
+  local served = os.clock() - c0
   local result = answer()
-  local took = parley.clock() - t0
-  assert(served < 1 and took < 1,
-    string.format("%s: another client served after %.3f s, the answer after %.3f s", what, served, took))
+  local took, wall = os.clock() - c0, parley.clock() - t0
+  assert(served < 1 and took < 1 and wall < 5,
+    string.format("%s: another client served after %.3f s of CPU, the answer after %.3f s " ..
+      "(%.3f s of the wall clock)", what, served, took, wall))
   return result
 end
 

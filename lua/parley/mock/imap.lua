@@ -457,7 +457,7 @@ local function resolve(s, set, uid)
   local maxn = uid and (view[#view] and view[#view].uid or 0) or #view
   set = tostring(set)
   if set == "" then return nil, "invalid sequence set" end
-  local ranges = {}
+  local ranges, sorted = {}, true
   for piece in set:gmatch("[^,]*") do
     local a, b = piece:match("^([%d%*]+):([%d%*]+)$")
     if not a then a, b = piece:match("^([%d%*]+)$"), nil end
@@ -469,9 +469,11 @@ local function resolve(s, set, uid)
     if not uid and (lo < 1 or hi > #view) then
       return nil, "invalid message sequence number " .. shown(piece:sub(1, 100))
     end
+    local last = ranges[#ranges]
+    if last and lo < last[1] then sorted = false end
     ranges[#ranges + 1] = { lo, hi }
   end
-  table.sort(ranges, function(x, y) return x[1] < y[1] end)
+  if not sorted then table.sort(ranges, function(x, y) return x[1] < y[1] end) end
   local merged = {}
   for _, r in ipairs(ranges) do
     local last = merged[#merged]
