@@ -194,7 +194,8 @@ function M.words(s, max)
   end
 end
 
---- Exactly `n` words (white space apart) or nil: "PLAIN abc=" -> "PLAIN", "abc=".
+--- From `least` to `most` words (white space apart) as values, or nil when there are fewer
+-- or more: split_words("PLAIN abc=", 1, 2) -> "PLAIN", "abc=".
 function M.split_words(s, least, most)
   local w, more = M.words(s, most)
   if more or #w < least then return nil end
