@@ -97,8 +97,8 @@ std::string default_max_connections() {
   if (lim.rlim_cur != RLIM_INFINITY &&
       (lim.rlim_max == RLIM_INFINITY || lim.rlim_cur < lim.rlim_max)) {
     rlimit raised = lim;
-    raised.rlim_cur = lim.rlim_max == RLIM_INFINITY ? std::max<rlim_t>(lim.rlim_cur, 65536)
-                                                    : lim.rlim_max;
+    raised.rlim_cur =
+        lim.rlim_max == RLIM_INFINITY ? std::max<rlim_t>(lim.rlim_cur, 65536) : lim.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
   }
   if (lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur >= 2000) return "1000";
@@ -191,18 +191,18 @@ Runner define(CLI::App& app) {
       app, "--idle-timeout", "close connections idle for S seconds",
       [s](const std::string& v) { s->idle = std::to_string(parse_seconds("--idle-timeout", v)); })
       ->type_name("S");
-  add_checked(app, "--max-connections",
-              "connections at once, the three servers together (default 1000, or half the "
-              "descriptor limit); more get 421 / * BYE / -ERR",
-              [s](const std::string& v) {
-                char* end = nullptr;
-                long n = std::strtol(v.c_str(), &end, 10);
-                if (v.empty() || *end != '\0' || n < 1 || n > 1000000) {
-                  throw UsageError("--max-connections wants a number from 1 to 1000000, not \"" +
-                                   v + "\"");
-                }
-                s->max_connections = std::to_string(n);
-              })
+  add_checked(
+      app, "--max-connections",
+      "connections at once, the three servers together (default 1000, or half the "
+      "descriptor limit); more get 421 / * BYE / -ERR",
+      [s](const std::string& v) {
+        char* end = nullptr;
+        long n = std::strtol(v.c_str(), &end, 10);
+        if (v.empty() || *end != '\0' || n < 1 || n > 1000000) {
+          throw UsageError("--max-connections wants a number from 1 to 1000000, not \"" + v + "\"");
+        }
+        s->max_connections = std::to_string(n);
+      })
       ->type_name("N");
   app.add_flag("--allow-plaintext-auth", s->allow_plaintext_auth,
                "with --tls starttls, accept logins before STARTTLS (refused by default)");
