@@ -192,9 +192,7 @@ Runner define(CLI::App& app) {
       [s](const std::string& v) { s->idle = std::to_string(parse_seconds("--idle-timeout", v)); })
       ->type_name("S");
   add_checked(
-      app, "--max-connections",
-      "connections at once, the three servers together (default 1000, or half the "
-      "descriptor limit); more get 421 / * BYE / -ERR",
+      app, "--max-connections", "connections at once, all servers together (default 1000)",
       [s](const std::string& v) {
         char* end = nullptr;
         long n = std::strtol(v.c_str(), &end, 10);
@@ -205,9 +203,8 @@ Runner define(CLI::App& app) {
       })
       ->type_name("N");
   app.add_flag("--allow-plaintext-auth", s->allow_plaintext_auth,
-               "with --tls starttls, accept logins before STARTTLS (refused by default)");
-  add_checked(app, "--write-ca",
-              "write the CA of the certificate made on the fly to FILE (for clients to verify)",
+               "accept logins before STARTTLS (refused by default)");
+  add_checked(app, "--write-ca", "write the on-the-fly certificate's CA to FILE",
               [s](const std::string& v) {
                 if (v.empty()) throw UsageError("--write-ca wants a file name");
                 s->write_ca = v;
