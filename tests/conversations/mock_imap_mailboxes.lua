@@ -1,7 +1,8 @@
 -- mock_imap_mailboxes.lua: the IMAP mock's folders, as a mail program uses them: LIST with
 -- SPECIAL-USE Sent/Drafts/Trash, CREATE (nested), LIST patterns (* crosses "/", % does not),
 -- STATUS, APPEND to a folder, COPY and MOVE with COPYUID (and their UID forms), RENAME (with
--- the folders below, and of INBOX), DELETE, and the refusals (exists, unknown, INBOX).
+-- the folders below, and of INBOX), DELETE, the refusals (exists, unknown, INBOX), and IDLE
+-- on a folder told of what another session appends to it.
 -- exit: 0
 -- args: --timeout 5
 -- stdout: mailboxes ok
@@ -97,6 +98,22 @@ run("RENAME INBOX Old")
 assert(run("STATUS Old (MESSAGES)"):find("MESSAGES 1"))
 assert(run("STATUS INBOX (MESSAGES)"):find("MESSAGES 0"))
 assert(store:count("alice") == 0)
+-- IDLE on a folder hears of what another session appends to it
+local d = connect { port = m.port, framing = "imap" }
+d:expect("^%* OK")
+d:send("i1 LOGIN alice pw")
+d:expect("^i1 OK")
+d:send("i2 SELECT Drafts")
+repeat local r = d:read_reply() until r.raw:find("^i2 ")
+d:send("i3 IDLE")
+d:expect("^%+")
+local t0 = require("parley").clock()
+run("APPEND Drafts {20}\r\nSubject: d\r\n\r\nbody\r\n")
+d:expect("^%* 2 EXISTS", 2)
+assert(require("parley").clock() - t0 < 1, "the IDLE session told within 1 s")
+d:send("DONE")
+d:expect("^i3 OK")
+d:close()
 run("LOGOUT")
 assert(#m.errors == 0, table.concat(m.errors, "; "))
 print("mailboxes ok")
