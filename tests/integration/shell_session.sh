@@ -14,7 +14,11 @@ command -v tmux >/dev/null || { echo "tmux is not installed (scripts/install-dep
 . "$dir/env"
 work=$(mktemp -d)
 sock="parley-shell-test-$$"
-cleanup() { tmux -L "$sock" kill-server 2>/dev/null; rm -rf "$work"; }
+cleanup() {
+  tmux -L "$sock" kill-server 2>/dev/null
+  rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$sock"  # kill-server leaves its socket file
+  rm -rf "$work"
+}
 trap cleanup EXIT
 export PARLEY_HISTORY="$work/history"
 failed=0
