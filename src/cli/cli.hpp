@@ -1,7 +1,8 @@
 // Shared pieces of the subcommands: the common options, usage errors, and the command registry
 // (each subcommand registers itself from its own file). The command line is parsed by CLI11:
 // every subcommand is a CLI::App of its own, so `parley SUB --help` lists SUB's options,
-// `--opt=value` and `--opt value` both work, and errors name the option.
+// `--opt=value` and `--opt value` both work, errors name the option, and the installed shell
+// completions are generated from the same definitions (completions.cpp, `parley completion`).
 //
 // Adding a subcommand: a new file src/cli/cmd_NAME.cpp (picked up by CMake's glob) holding
 //

@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "cli/cli.hpp"
+#include "cli/completions.hpp"
 
 #ifndef PARLEY_VERSION
 #error "PARLEY_VERSION comes from CMake's PROJECT_VERSION"
@@ -56,6 +57,10 @@ int main(int argc, char** argv) {
       app.add_subcommand("help", "this text, or `parley help SUBCOMMAND`: its options");
   std::string help_on;
   help->add_option("SUBCOMMAND", help_on, "the subcommand to describe");
+  CLI::App* completion = app.add_subcommand("completion", "a shell completion script");
+  completion->group("");  // hidden: the build generates the installed completions with it
+  std::string shell;
+  completion->add_option("SHELL", shell, "bash, zsh or fish")->required();
 
   try {
     try {
@@ -94,6 +99,12 @@ int main(int argc, char** argv) {
         }
       }
       throw UsageError("help: no subcommand \"" + help_on + "\"");
+    }
+    if (completion->parsed()) {
+      std::string text = parley::cli::completion_script(app, shell);
+      if (text.empty()) throw UsageError("completion: bash, zsh or fish, not \"" + shell + "\"");
+      std::cout << text;
+      return 0;
     }
     for (const auto& [sub, run] : runners) {
       if (sub->parsed()) return run();

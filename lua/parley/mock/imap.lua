@@ -737,7 +737,7 @@ local function search_key(s, list, i, depth)
     local needle = arg(1)
     if not needle then return nil, i, key .. " needs a string" end
     return function(_, m)
-      local head, body = split(m.text)
+      local _, body = split(m.text)
       return lower_find(key == "BODY" and body or m.text, needle)
     end, i + 2
   end

@@ -1,0 +1,24 @@
+-- luacheck configuration for lua/ (parley's standard library) and examples/ (scripts users
+-- copy). Run by scripts/test:  luacheck lua examples
+std = "lua54"
+
+-- The globals every conversation script sees (src/script/ and lua/parley/core.lua), and those
+-- of a `parley test` file (lua/parley/testrun.lua).
+read_globals = {
+  "args", "connect", "listen", "spawn", "sleep", "exec", "secret", "fail", "step",
+  "test", "skip", "capture", "before", "after", "before_all", "after_all",
+  "expect_eq", "expect_ne", "expect_match", "expect_true", "expect_false", "expect_error",
+}
+
+-- Callbacks and methods keep their documented parameters even when they do not use them.
+unused_args = false
+-- Long reply texts, patterns and messages read better unwrapped.
+max_line_length = false
+
+-- core.lua installs the script globals print (masking secrets) and step; load.lua replaces
+-- print in each load thread.
+-- Its expect() has an intentionally empty first branch ("the usual case") before the others.
+files["lua/parley/core.lua"] = { globals = { "print", "step" }, ignore = { "542" } }
+files["lua/parley/load.lua"] = { globals = { "print" } }
+-- serve.lua keeps the started servers in a local list for the whole run (their references).
+files["lua/parley/mock/serve.lua"] = { ignore = { "241/started" } }

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds the Debian package of BUILD_DIR (cpack -G DEB, dependencies from dpkg-shlibdeps) and
+# checks it: its dependencies name the shared libraries, `parley demo` runs from the extracted
+# package, `man -l` renders its pages, its completions are in the vendor directories.
+# Usage: deb_test.sh BUILD_DIR        (run by scripts/test)
+set -euo pipefail
+build=$(cd "$1" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failed=0
+check() {
+  local name=$1
+  shift
+  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; failed=1; fi
+}
+
+rm -f "$build"/parley_*.deb
+(cd "$build" && cpack -G DEB >"$work/cpack.log" 2>&1) || { cat "$work/cpack.log"; exit 1; }
+deb=$(ls "$build"/parley_*.deb)
+echo "package: $deb"
+dpkg-deb -I "$deb" >"$work/info"
+depends=$(dpkg-deb -f "$deb" Depends)
+echo "Depends: $depends"
+check "depends on libssl3" grep -q "libssl3" <<<"$depends"
+check "depends on liblua5.4-0" grep -q "liblua5.4-0" <<<"$depends"
+dpkg-deb -x "$deb" "$work/root"
+check "usr/bin/parley demo" timeout 60 "$work/root/usr/bin/parley" demo -q
+for page in "$work"/root/usr/share/man/man*/*; do
+  check "man -l $(basename "$page")" bash -c "man -l '$page' 2>&1 | grep -q '^NAME'"
+done
+check "bash completion" test -f "$work/root/usr/share/bash-completion/completions/parley"
+check "zsh completion" test -f "$work/root/usr/share/zsh/vendor-completions/_parley"
+check "fish completion" test -f "$work/root/usr/share/fish/vendor_completions.d/parley.fish"
+check "examples" test -f "$work/root/usr/share/doc/parley/examples/quickstart.lua"
+exit $failed

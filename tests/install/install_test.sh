@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# `cmake --install` into a temporary prefix: the binary runs `parley demo`, every man page
+# renders with `man -l`, the bash completion registers with `complete -p parley` and offers the
+# options of `parley run --help`, the zsh and fish completions and the examples are there.
+# Usage: install_test.sh BUILD_DIR
+set -uo pipefail
+build=$1
+prefix=$(mktemp -d)
+trap 'rm -rf "$prefix"' EXIT
+passed=0
+failed=0
+check() {
+  local name=$1
+  shift
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL: $name"
+  fi
+}
+
+if ! cmake --install "$build" --prefix "$prefix" >"$prefix.log" 2>&1; then
+  cat "$prefix.log"
+  rm -f "$prefix.log"
+  echo "FAIL: cmake --install"
+  exit 1
+fi
+rm -f "$prefix.log"
+
+check "bin/parley demo" timeout 60 "$prefix/bin/parley" demo -q
+check "bin/parley version" "$prefix/bin/parley" version
+pages=("$prefix"/share/man/man1/parley.1 "$prefix"/share/man/man7/parley-lua.7)
+for page in "${pages[@]}"; do
+  check "$(basename "$page") installed" test -f "$page"
+  check "man -l $(basename "$page") renders" bash -c "MANWIDTH=80 man -l '$page' 2>&1 | grep -q '^NAME'"
+  check "$(basename "$page") has the version" grep -q "$("$prefix/bin/parley" version | cut -d' ' -f2)" "$page"
+done
+bash_completion=$prefix/share/bash-completion/completions/parley
+check "bash completion installed" test -f "$bash_completion"
+check "complete -p parley after sourcing it" \
+  bash -c "source '$bash_completion' && complete -p parley | grep -q _parley"
+# The completion offers what the command line defines: every long option of run --help.
+for opt in $("$prefix/bin/parley" run --help | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
+  check "bash completion offers run $opt" grep -q -- " $opt\b\|'$opt\b" "$bash_completion"
+done
+check "bash completion completes subcommands" bash -c "
+  source '$bash_completion'
+  COMP_WORDS=(parley lo); COMP_CWORD=1; _parley
+  [[ \${COMPREPLY[*]} == load ]]"
+check "bash completion completes load options" bash -c "
+  source '$bash_completion'
+  COMP_WORDS=(parley load --thr); COMP_CWORD=2; _parley
+  [[ \${COMPREPLY[*]} == --threads ]]"
+check "bash completion: a flag takes no value (files after -v)" bash -c "
+  source '$bash_completion'
+  cd '$prefix/share/doc/parley' && COMP_WORDS=(parley run -v exam); COMP_CWORD=3; _parley
+  [[ \${COMPREPLY[*]} == examples ]]"
+check "bash completion: after --timeout no options are offered" bash -c "
+  source '$bash_completion'
+  COMP_WORDS=(parley run --timeout -); COMP_CWORD=3; _parley
+  [[ \${COMPREPLY[*]} != *--verbose* ]]"
+check "zsh completion installed" grep -q '^#compdef parley' "$prefix/share/zsh/vendor-completions/_parley"
+check "fish completion installed" grep -q -- "-l threads" "$prefix/share/fish/vendor_completions.d/parley.fish"
+check "examples installed" test -f "$prefix/share/doc/parley/examples/quickstart.lua"
+
+echo "$passed passed, $failed failed"
+((failed == 0))
