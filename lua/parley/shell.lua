@@ -10,7 +10,6 @@
 -- @module parley.shell
 
 local parley = require "parley"
-local crypto = require "parley.crypto"
 
 local M = {}
 
