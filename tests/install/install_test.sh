@@ -36,6 +36,10 @@ for page in "${pages[@]}"; do
   check "man -l $(basename "$page") renders" bash -c "MANWIDTH=80 man -l '$page' 2>&1 | grep -q '^NAME'"
   check "$(basename "$page") has the version" grep -q "$("$prefix/bin/parley" version | cut -d' ' -f2)" "$page"
 done
+# parley(1) describes every subcommand that `parley --help` lists.
+for sub in $("$prefix/bin/parley" --help | sed -n '/^Subcommands:/,/^$/p' | awk 'NR > 1 && $1 { print $1 }'); do
+  check "parley.1 describes $sub" grep -qx ".B $sub" "$prefix/share/man/man1/parley.1"
+done
 bash_completion=$prefix/share/bash-completion/completions/parley
 check "bash completion installed" test -f "$bash_completion"
 check "complete -p parley after sourcing it" \
