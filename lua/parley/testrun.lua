@@ -76,11 +76,11 @@ local function file_env(state)
 end
 
 local function classify(err, task_done)
-  if type(err) == "table" and getmetatable(err) == SKIP then return "skip", err.reason end
+  if type(err) == "table" and rawequal(getmetatable(err), SKIP) then return "skip", err.reason end
   if not task_done then return "timeout", nil end
-  local text = tostring(err)
-  if type(err) == "table" and err.exit == 2 then return "error", text end
-  if type(err) == "table" then return "fail", text end
+  -- Read in a protected call: the error may be a table whose fields or __tostring raise.
+  local text, exit = parley.describe_error(err)
+  if type(err) == "table" and exit ~= 2 then return "fail", text end
   return "error", text
 end
 

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "script/errors.hpp"
 #include "script/lua_util.hpp"
 
 namespace parley::load {
@@ -36,13 +37,6 @@ std::string first_line(const std::string& s) {
 
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
-}
-
-std::string field_string(lua_State* L, int table, const char* name) {
-  lua_getfield(L, table, name);
-  std::string out = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
-  lua_pop(L, 1);
-  return out;
 }
 
 }  // namespace
@@ -288,12 +282,12 @@ struct Runner::Impl {
       luaL_unref(L, LUA_REGISTRYINDEX, t->result_ref);
       t->result_ref = LUA_NOREF;
     }
-    if (!conv.timed_out) {
-      // What a failed conversation left open is closed now, not when the GC finds it.
-      if (t->failed) engine.cancel(t, "the conversation ended");
-      // Nothing refers to a task that ended by itself once finish() has returned.
-      asio::post(engine.io(), [this, t] { engine.release(t); });
-    }
+    // What a failed conversation left open is closed now, not when the GC finds it (a
+    // timed-out one was cancelled: closed already).
+    if (t->failed && !conv.timed_out) engine.cancel(t, "the conversation ended");
+    // Forgotten once finish() has returned, cancelled or not: completions still on their way
+    // find no task by its id and are dropped.
+    asio::post(engine.io(), [this, id = t->id] { engine.release(engine.find_task(id)); });
     start_more();
   }
 
@@ -302,15 +296,13 @@ struct Runner::Impl {
     std::string message;
     std::optional<long> code;
     if (t->result_ref != LUA_NOREF) {
+      // Read in a protected call: the script may have raised a table whose fields raise.
       lua_rawgeti(L, LUA_REGISTRYINDEX, t->result_ref);
-      if (lua_istable(L, -1)) {
-        kind = field_string(L, -1, "kind");
-        message = field_string(L, -1, "message");
-        lua_getfield(L, -1, "code");
-        if (lua_isinteger(L, -1)) code = static_cast<long>(lua_tointeger(L, -1));
-        lua_pop(L, 1);
-      }
+      script::ErrorInfo info = script::describe_error(L, -1);
       lua_pop(L, 1);
+      kind = std::move(info.kind);
+      message = std::move(info.message);
+      code = info.code;
     }
     std::string cause;
     if (conv.timed_out) {

@@ -205,7 +205,7 @@ int start_read(lua_State* L, std::shared_ptr<Reader> reader, int timeout_idx, co
   }
   double timeout = op_timeout(L, timeout_idx, c);
   Engine& engine = *c.engine;
-  Task* task = engine.prepare_wait(L);
+  int task = engine.prepare_wait(L);
   c.net->wait_for(
       deadline_after(timeout),
       [conn, reader](InputBuffer& in, bool eof) { return reader->take(*conn, in, eof); },
@@ -276,7 +276,7 @@ int start_write(lua_State* L, std::string data, double timeout) {
   data.erase(0, sent);
   std::shared_ptr<ScriptConn> conn = check_conn(L);
   Engine& engine = *c.engine;
-  Task* task = engine.prepare_wait(L);
+  int task = engine.prepare_wait(L);
   c.net->write(
       std::move(data), deadline_after(timeout),
       [conn, task, &engine, timeout](const net::Outcome& o) {
@@ -467,7 +467,7 @@ int l_starttls(lua_State* L) {
     ctx = net::make_client_context(*client);
   }
   Engine& engine = *c.engine;
-  Task* task = engine.prepare_wait(L);
+  int task = engine.prepare_wait(L);
   c.net->handshake(ctx, c.server_role ? nullptr : client.get(), deadline_after(timeout),
                    [conn, client, task, &engine, timeout](const net::Outcome& o) {
                      bool check = client->verify && !conn->server_role;

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "script/engine.hpp"
+#include "script/errors.hpp"
 #include "script/lua_util.hpp"
 
 namespace parley::script {
@@ -17,7 +18,7 @@ int l_sleep(lua_State* L) {
   double seconds = check_number(L, 1);
   if (!(seconds >= 0) || seconds > 1e9) arg_error(L, 1, "a number of seconds from 0 up");
   Engine& engine = Engine::of(L);
-  Task* task = engine.prepare_wait(L);
+  int task = engine.prepare_wait(L);
   auto timer = std::make_shared<boost::asio::steady_timer>(engine.io());
   timer->expires_at(deadline_after(seconds));
   int canceller = engine.add_canceller([timer] { timer->cancel(); });
@@ -57,11 +58,20 @@ int push_outcome(lua_State* co, Task* t) {
   lua_pushboolean(co, t->failed ? 0 : 1);
   lua_rawgeti(co, LUA_REGISTRYINDEX, t->result_ref);
   if (t->failed) return 2;
-  lua_getfield(co, -1, "n");
+  if (!lua_istable(co, -1)) return 2;  // results forgotten: none
+  raw_field(co, -1, "n");
   int n = static_cast<int>(lua_tointeger(co, -1));
   lua_pop(co, 1);
-  check_stack(co, n, "too many results");
   int table = lua_gettop(co);
+  if (lua_checkstack(co, n + 2) == 0) {
+    // Called by a completion too, where nothing may throw: an error to raise instead.
+    lua_settop(co, table - 2);
+    lua_pushboolean(co, 0);
+    push_error(co, kScriptError, "script",
+               "spawned conversation " + std::to_string(t->id) + " returned too many results (" +
+                   std::to_string(n) + ")");
+    return 2;
+  }
   for (int i = 1; i <= n; ++i) lua_rawgeti(co, table, i);
   lua_remove(co, table);
   return n + 1;
@@ -80,28 +90,37 @@ int l_join(lua_State* L) {
     if (!lua_toboolean(L, 1)) raise_top(L);
     return n - 1;
   }
-  Task* me = engine.prepare_wait(L);
+  int me = engine.prepare_wait(L);
+  int id = t->id;
   auto state = std::make_shared<bool>(false);  // woken already
   auto timer = std::make_shared<boost::asio::steady_timer>(engine.io());
   timer->expires_at(deadline_after(timeout));
   int canceller = engine.add_canceller([timer] { timer->cancel(); });
-  timer->async_wait([&engine, me, t, state, timeout](const boost::system::error_code& ec) {
+  timer->async_wait([&engine, me, id, state, timeout](const boost::system::error_code& ec) {
     if (ec || *state) return;
     *state = true;
-    engine.wake(me, [t, timeout](lua_State* co) {
+    engine.wake(me, [id, timeout](lua_State* co) {
       lua_pushboolean(co, 0);
       push_error(co, kFailed, "timeout",
-                 "spawned conversation " + std::to_string(t->id) + " did not finish within " +
+                 "spawned conversation " + std::to_string(id) + " did not finish within " +
                      seconds_text(timeout) + " s (pass task:join(seconds) to wait longer)");
       return 2;
     });
   });
-  t->on_finish.push_back([&engine, me, t, state, timer, canceller] {
+  t->on_finish.push_back([&engine, me, id, state, timer, canceller] {
     engine.remove_canceller(canceller);
     timer->cancel();
     if (*state) return;
     *state = true;
-    engine.wake(me, [t](lua_State* co) { return push_outcome(co, t); });
+    // By id: the joined task may be forgotten before the joiner runs again.
+    engine.wake(me, [&engine, id](lua_State* co) {
+      Task* done = engine.find_task(id);
+      if (done != nullptr) return push_outcome(co, done);
+      lua_pushboolean(co, 0);
+      push_error(co, kScriptError, "script",
+                 "spawned conversation " + std::to_string(id) + " was forgotten");
+      return 2;
+    });
   });
   return suspend(L);
 }
@@ -300,6 +319,7 @@ void open_core(lua_State* L) {
                                 {"transcript_of", protect<l_transcript_of>},
                                 {"transcript_forget", protect<l_transcript_forget>},
                                 {"set_exit", protect<l_set_exit>},
+                                {"describe_error", protect<l_describe_error>},
                                 {nullptr, nullptr}};
   // package.loaded.parley: the globals plus library helpers.
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);

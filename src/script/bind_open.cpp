@@ -59,7 +59,7 @@ ConnectSpec read_spec(lua_State* L, Engine& engine) {
   if (auto v = opt_number_field(L, 1, "max_reply"))
     s.limits.max_unit = static_cast<std::size_t>(*v);
   if (auto v = opt_bool_field(L, 1, "transcript")) s.show = *v;
-  if (lua_getfield(L, 1, "tls") == LUA_TSTRING) {
+  if (raw_field(L, 1, "tls") == LUA_TSTRING) {
     std::string_view mode = lua_tostring(L, -1);
     if (mode != "implicit") {
       raise_text(L, "connect: tls must be true, false or \"implicit\" (STARTTLS is c:starttls())");
@@ -98,7 +98,7 @@ void push_connect_error(lua_State* co, const std::string& what) {
 
 // Runs the TLS handshake of a connection being opened (client side when `client` is given),
 // then wakes the task with the connection, or with why it cannot be used.
-void handshake_then_wake(Engine& engine, Task* task, std::shared_ptr<ScriptConn> conn,
+void handshake_then_wake(Engine& engine, int task, std::shared_ptr<ScriptConn> conn,
                          std::shared_ptr<net::ssl::context> ctx,
                          const net::ClientTlsOptions* client, double timeout) {
   bool check = client != nullptr && client->verify;
@@ -137,9 +137,9 @@ std::shared_ptr<ScriptConn> wrap_connected(Engine& engine, int owner, const Conn
   return conn;
 }
 
-void complete(Engine& engine, Task* task, const ConnectSpec& spec,
+void complete(Engine& engine, int task, const ConnectSpec& spec,
               std::unique_ptr<net::Transport> transport, std::string label) {
-  auto conn = wrap_connected(engine, task->id, spec, std::move(transport), label);
+  auto conn = wrap_connected(engine, task, spec, std::move(transport), label);
   if (!spec.tls) {
     engine.wake(task, [conn](lua_State* co) {
       lua_pushboolean(co, 1);
@@ -164,7 +164,7 @@ void complete(Engine& engine, Task* task, const ConnectSpec& spec,
   handshake_then_wake(engine, task, conn, ctx, &conn->tls_options, spec.timeout);
 }
 
-void connect_unix(Engine& engine, Task* task, std::shared_ptr<ConnectSpec> spec) {
+void connect_unix(Engine& engine, int task, std::shared_ptr<ConnectSpec> spec) {
   using asio::local::stream_protocol;
   auto socket = std::make_shared<stream_protocol::socket>(engine.io());
   auto timer = std::make_shared<asio::steady_timer>(engine.io());
@@ -240,7 +240,7 @@ Now connect_now(const ConnectSpec& spec, tcp::socket& socket, tcp::endpoint& ep,
   return Now::refused;
 }
 
-void connect_tcp(Engine& engine, Task* task, std::shared_ptr<ConnectSpec> spec) {
+void connect_tcp(Engine& engine, int task, std::shared_ptr<ConnectSpec> spec) {
   auto op = std::make_shared<ConnectOp>(engine.io());
   std::string where = spec->host + ":" + spec->port;
   auto fail = [&engine, task](std::string msg) {
@@ -321,7 +321,7 @@ int l_connect(lua_State* L) {
       return 1;
     }
   }
-  Task* task = engine.prepare_wait(L);
+  int task = engine.prepare_wait(L);
   if (!spec->path.empty()) {
     connect_unix(engine, task, spec);
   } else {
@@ -388,7 +388,7 @@ int l_listen(lua_State* L) {
   lst->host = opt_string_field(L, 1, "host").value_or("127.0.0.1");
   lst->port = static_cast<int>(opt_number_field(L, 1, "port").value_or(0));
   lst->show = opt_bool_field(L, 1, "transcript").value_or(engine.options().verbose);
-  if (lua_getfield(L, 1, "tls") == LUA_TSTRING) {
+  if (raw_field(L, 1, "tls") == LUA_TSTRING) {
     std::string mode = lua_tostring(L, -1);
     if (mode != "starttls" && mode != "implicit") {
       raise_text(L, "listen: tls must be false, true, \"implicit\" or \"starttls\"");
@@ -440,7 +440,7 @@ int l_accept(lua_State* L) {
   double timeout = engine.options().timeout;
   if (lua_isnumber(L, 2)) timeout = lua_tonumber(L, 2);
   if (lua_istable(L, 2)) timeout = opt_number_field(L, 2, "timeout").value_or(timeout);
-  Task* task = engine.prepare_wait(L);
+  int task = engine.prepare_wait(L);
   lst->busy = true;
   auto socket = std::make_shared<tcp::socket>(engine.io());
   auto timer = std::make_shared<asio::steady_timer>(engine.io());
@@ -474,7 +474,7 @@ int l_accept(lua_State* L) {
         auto remote = socket->remote_endpoint(ignored);
         std::string label = remote.address().to_string() + ":" + std::to_string(remote.port());
         auto conn = make_conn(engine, std::make_unique<net::TcpTransport>(std::move(*socket)),
-                              label, true, task->id);
+                              label, true, task);
         conn->show = lst->show;
         conn->server_ctx = lst->ctx;
         conn->host = remote.address().to_string();

@@ -1,11 +1,13 @@
 // Tasks: creation, the single resume path, completion, and the end of a run.
 #include "script/engine.hpp"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cstdio>
 #include <cstdlib>
 
 #include "framing/framing.hpp"
+#include "script/errors.hpp"
 #include "script/lua_util.hpp"
 
 namespace parley::script {
@@ -37,44 +39,11 @@ void* allocate(void*, void* block, std::size_t old_size, std::size_t size) {
   return grown;
 }
 
-// Error object at `idx` as text: "where: message".
-// The string at `idx` with every byte (NULs included), or `fallback`.
-std::string bytes_at(lua_State* L, int idx, const char* fallback) {
-  std::size_t len = 0;
-  const char* s = lua_isstring(L, idx) ? lua_tolstring(L, idx, &len) : nullptr;
-  return s != nullptr ? std::string(s, len) : std::string(fallback);
-}
-
-std::string error_text(lua_State* L, int idx) {
-  idx = lua_absindex(L, idx);
-  if (lua_istable(L, idx)) {
-    lua_getfield(L, idx, "where");
-    lua_getfield(L, idx, "message");
-    std::string where_s = bytes_at(L, -2, "");
-    std::string msg = bytes_at(L, -1, "(no message)");
-    lua_pop(L, 2);
-    return where_s.empty() ? msg : where_s + ": " + msg;
-  }
-  std::size_t len = 0;
-  const char* s = luaL_tolstring(L, idx, &len);
-  std::string out = s != nullptr ? std::string(s, len) : "(error object is not a string)";
-  lua_pop(L, 1);
-  return out;
-}
-
 // "parley: TEXT" on stderr, every byte of it (a reply with NUL bytes must not cut the message).
 void say(const std::string& text) {
   std::string line = "parley: " + text + "\n";
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);
-}
-
-int error_exit(lua_State* L, int idx) {
-  if (!lua_istable(L, idx)) return kScriptError;
-  lua_getfield(L, idx, "exit");
-  int exit = lua_isinteger(L, -1) ? static_cast<int>(lua_tointeger(L, -1)) : kScriptError;
-  lua_pop(L, 1);
-  return exit;
 }
 
 }  // namespace
@@ -84,6 +53,7 @@ Engine::Engine(EngineOptions options)
   L_ = luaL_newstate();
   if (L_ == nullptr) throw std::bad_alloc();
   lua_setallocf(L_, allocate, nullptr);
+  lua_atpanic(L_, on_panic);
   task_slot(L_) = nullptr;
   lua_pushlightuserdata(L_, this);
   lua_rawsetp(L_, LUA_REGISTRYINDEX, &kEngineKey);
@@ -131,7 +101,7 @@ void Engine::open_libraries() {
   }
 }
 
-Task* Engine::prepare_wait(lua_State* L) {
+int Engine::prepare_wait(lua_State* L) {
   Task* t = task_of(L);
   if (t == nullptr) {
     raise(L, kScriptError, "script",
@@ -144,7 +114,7 @@ Task* Engine::prepare_wait(lua_State* L) {
           "__gc and the like cannot wait on the network)");
   }
   t->waiting = true;
-  return t;
+  return t->id;
 }
 
 Task* Engine::spawn(lua_State* L, int nargs) {
@@ -155,6 +125,7 @@ Task* Engine::spawn(lua_State* L, int nargs) {
   task_slot(t->co) = t;
   t->thread_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   t->parent = g_running != nullptr ? g_running->id : 0;
+  if (g_running != nullptr) g_running->children.insert(t->id);
   lua_xmove(L, t->co, nargs + 1);
   tasks_[t->id] = std::move(task);
   // By id: the task may be cancelled (and released) before it starts.
@@ -170,13 +141,13 @@ Task* Engine::find_task(int id) {
   return it == tasks_.end() ? nullptr : it->second.get();
 }
 
-void Engine::wake(Task* t, std::function<int(lua_State*)> push) {
-  if (stopping_ || t->finished) return;
+void Engine::wake(int id, std::function<int(lua_State*)> push) {
+  Task* t = find_task(id);
+  if (stopping_ || t == nullptr || t->finished) return;
   if (t->running) {
     // Completed before the task yielded: resume once it has.
-    boost::asio::post(io_, [this, id = t->id, push = std::move(push)]() mutable {
-      if (Task* task = find_task(id)) wake(task, std::move(push));
-    });
+    boost::asio::post(io_,
+                      [this, id, push = std::move(push)]() mutable { wake(id, std::move(push)); });
     return;
   }
   t->waiting = false;
@@ -217,30 +188,37 @@ void Engine::finish(Task* t, int status, int nresults) {
     lua_setfield(co, -2, "n");
     lua_insert(co, -(nresults + 1));
     for (int i = nresults; i >= 1; --i) lua_rawseti(co, -(i + 1), i);
+    lua_xmove(co, L_, 1);
   } else {
     t->failed = true;
-    if (!lua_istable(co, -1)) {
+    // The error object goes to the main thread first: a coroutine that died of an error can
+    // no longer call anything, and reading the object may run the script's metamethods.
+    lua_xmove(co, L_, 1);
+    ErrorInfo info = describe_error(L_, -1);
+    t->exit = info.exit;
+    if (!lua_istable(L_, -1)) {
       // A runtime error: the message carries its position; add the traceback at -v.
-      std::string msg = error_text(co, -1);
+      std::string msg = info.text();
       if (options_.verbose) {
-        luaL_traceback(co, co, msg.c_str(), 0);
-        msg = lua_tostring(co, -1);
-        lua_pop(co, 1);
+        luaL_traceback(L_, co, msg.c_str(), 0);
+        msg = lua_tostring(L_, -1);
+        lua_pop(L_, 1);
       }
-      lua_pop(co, 1);
-      lua_createtable(co, 0, 4);
-      lua_pushstring(co, msg.c_str());
-      lua_setfield(co, -2, "message");
-      lua_pushstring(co, "script");
-      lua_setfield(co, -2, "kind");
-      lua_pushinteger(co, kScriptError);
-      lua_setfield(co, -2, "exit");
-      luaL_setmetatable(co, "parley.error");
+      lua_pop(L_, 1);
+      lua_createtable(L_, 0, 4);
+      lua_pushlstring(L_, msg.data(), msg.size());
+      lua_setfield(L_, -2, "message");
+      lua_pushstring(L_, "script");
+      lua_setfield(L_, -2, "kind");
+      lua_pushinteger(L_, kScriptError);
+      lua_setfield(L_, -2, "exit");
+      luaL_setmetatable(L_, "parley.error");
+      t->exit = kScriptError;
     }
-    t->exit = error_exit(co, -1);
   }
-  lua_xmove(co, L_, 1);
   t->result_ref = luaL_ref(L_, LUA_REGISTRYINDEX);
+  // The thread may live on (a script kept coroutine.running()): it is no task any more.
+  task_slot(co) = nullptr;
   luaL_unref(L_, LUA_REGISTRYINDEX, t->thread_ref);
   t->thread_ref = LUA_NOREF;
   auto joiners = std::move(t->on_finish);
@@ -251,7 +229,7 @@ void Engine::finish(Task* t, int status, int nresults) {
     // Nobody waits for it: say so now, the user needs to see why it ended.
     lua_rawgeti(L_, LUA_REGISTRYINDEX, t->result_ref);
     say("spawned conversation " + std::to_string(t->id) +
-        " failed: " + transcript_.mask(error_text(L_, -1)));
+        " failed: " + transcript_.mask(describe_error(L_, -1).text()));
     lua_pop(L_, 1);
     t->reported = true;
   }
@@ -268,7 +246,7 @@ void Engine::detach(int id) {
 // Forgets the task from a handler of its own: the caller (a __gc, a finish() with joiners to
 // wake) may still be using it.
 void Engine::release_if_detached(Task* t) {
-  if (!t->detached || t->cancelled || t->id == 1 || stopping_) return;
+  if (!t->detached || t->id == 1 || stopping_) return;
   boost::asio::post(io_, [this, id = t->id] {
     Task* task = find_task(id);
     if (task != nullptr && !stopping_) release_now_if_detached(task);
@@ -288,68 +266,105 @@ int Engine::add_canceller(std::function<void()> cancel, int owner) {
   int id = ++next_canceller_;
   if (owner < 0) owner = g_running != nullptr ? g_running->id : 0;
   cancellers_[id] = Canceller{owner, std::move(cancel)};
+  cancellers_of_[owner].insert(id);
   return id;
 }
 
 void Engine::remove_canceller(int id) {
-  cancellers_.erase(id);
+  auto it = cancellers_.find(id);
+  if (it == cancellers_.end()) return;
+  auto owned = cancellers_of_.find(it->second.owner);
+  if (owned != cancellers_of_.end()) {
+    owned->second.erase(id);
+    if (owned->second.empty()) cancellers_of_.erase(owned);
+  }
+  cancellers_.erase(it);
 }
 
-std::set<int> Engine::family(int task) const {
-  // The task and its descendants, found by walking parents (spawn order keeps ids rising).
-  std::set<int> out{task};
-  for (const auto& [id, t] : tasks_) {
-    if (out.count(t->parent) > 0) out.insert(id);
+std::vector<int> Engine::family(int task) const {
+  std::vector<int> out{task};
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    auto it = tasks_.find(out[i]);
+    if (it == tasks_.end()) continue;
+    out.insert(out.end(), it->second->children.begin(), it->second->children.end());
   }
+  std::sort(out.begin(), out.end());
   return out;
 }
 
 namespace {
 constexpr std::size_t kCapturedPerConnection = 400;
-}
+// A task that opens connection after connection (an accept loop) keeps the lines of its last
+// ones only.
+constexpr std::size_t kCapturedConnectionsPerTask = 64;
+}  // namespace
 
 void Engine::enable_capture() {
+  capture_ = true;
   transcript_.set_tap([this](int conn, const std::string& line) {
-    auto& lines = captured_[conn];
-    if (lines.size() >= kCapturedPerConnection) lines.erase(lines.begin());
+    auto it = captured_.find(conn);
+    if (it == captured_.end()) return;  // opened outside any task
+    auto& lines = it->second;
+    if (lines.size() >= kCapturedPerConnection) lines.pop_front();
     lines.push_back(line);
   });
 }
 
+void Engine::register_conn(int conn, int owner) {
+  if (!capture_) return;
+  Task* t = find_task(owner);
+  if (t == nullptr) return;
+  captured_[conn];
+  t->captured_conns.push_back(conn);
+  if (t->captured_conns.size() > kCapturedConnectionsPerTask) {
+    captured_.erase(t->captured_conns.front());
+    t->captured_conns.pop_front();
+  }
+}
+
 std::vector<std::string> Engine::captured_for(int task, std::size_t max_lines) const {
-  std::set<int> tasks = family(task);
+  std::vector<int> conns;
+  for (int id : family(task)) {
+    auto t = tasks_.find(id);
+    if (t == tasks_.end()) continue;
+    conns.insert(conns.end(), t->second->captured_conns.begin(), t->second->captured_conns.end());
+  }
+  std::sort(conns.begin(), conns.end());
   std::vector<std::string> out;
-  for (const auto& [conn, lines] : captured_) {
-    auto owner = conn_owner_.find(conn);
-    if (owner == conn_owner_.end() || tasks.count(owner->second) == 0) continue;
-    out.insert(out.end(), lines.begin(), lines.end());
+  for (int conn : conns) {
+    auto lines = captured_.find(conn);
+    if (lines != captured_.end()) out.insert(out.end(), lines->second.begin(), lines->second.end());
   }
   if (out.size() > max_lines) out.erase(out.begin(), out.end() - static_cast<long>(max_lines));
   return out;
 }
 
+void Engine::forget_conns(Task& task) {
+  for (int conn : task.captured_conns) captured_.erase(conn);
+  task.captured_conns.clear();
+}
+
 void Engine::forget_captured(int task) {
-  std::set<int> tasks = family(task);
-  for (auto it = conn_owner_.begin(); it != conn_owner_.end();) {
-    if (tasks.count(it->second) > 0) {
-      captured_.erase(it->first);
-      it = conn_owner_.erase(it);
-    } else {
-      ++it;
-    }
+  for (int id : family(task)) {
+    if (Task* t = find_task(id)) forget_conns(*t);
   }
 }
 
 void Engine::cancel(Task* task, const std::string& why) {
-  std::set<int> doomed = family(task->id);
-  for (auto it = cancellers_.begin(); it != cancellers_.end();) {
-    if (doomed.count(it->second.owner) > 0) {
-      auto cancel = std::move(it->second.cancel);
-      it = cancellers_.erase(it);
-      cancel();
-    } else {
-      ++it;
-    }
+  std::vector<int> doomed = family(task->id);
+  std::vector<int> ids;
+  for (int owner : doomed) {
+    auto owned = cancellers_of_.find(owner);
+    if (owned != cancellers_of_.end())
+      ids.insert(ids.end(), owned->second.begin(), owned->second.end());
+  }
+  std::sort(ids.begin(), ids.end());  // in the order they were registered
+  for (int id : ids) {
+    auto it = cancellers_.find(id);
+    if (it == cancellers_.end()) continue;  // removed by one called before
+    auto cancel = std::move(it->second.cancel);
+    remove_canceller(id);
+    cancel();
   }
   for (int id : doomed) {
     Task* t = find_task(id);
@@ -372,7 +387,13 @@ void Engine::interrupt() {
 void Engine::stop_everything() {
   stopping_ = true;
   auto all = std::move(cancellers_);
-  for (auto& [id, c] : all) c.cancel();
+  cancellers_.clear();
+  cancellers_of_.clear();
+  std::vector<int> ids;
+  ids.reserve(all.size());
+  for (const auto& entry : all) ids.push_back(entry.first);
+  std::sort(ids.begin(), ids.end());  // in the order they were registered
+  for (int id : ids) all[id].cancel();
 }
 
 void Engine::prepend_module_dir(const std::string& dir) {
@@ -414,7 +435,7 @@ int Engine::run_main(int load_status) {
   if (unjoined == kOk) unjoined = unjoined_exit_;
   if (!main->failed) return unjoined != kOk ? unjoined : late_failure_;
   lua_rawgeti(L_, LUA_REGISTRYINDEX, main->result_ref);
-  say(transcript_.mask(error_text(L_, -1)));
+  say(transcript_.mask(describe_error(L_, -1).text()));
   lua_pop(L_, 1);
   return main->exit;
 }
@@ -426,7 +447,7 @@ int Engine::report_unjoined_failures() {
     if (!t->reported) {
       lua_rawgeti(L_, LUA_REGISTRYINDEX, t->result_ref);
       say("spawned conversation " + std::to_string(id) +
-          " failed: " + transcript_.mask(error_text(L_, -1)));
+          " failed: " + transcript_.mask(describe_error(L_, -1).text()));
       lua_pop(L_, 1);
       t->reported = true;
     }

@@ -5,12 +5,13 @@
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <lua.hpp>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -51,6 +52,11 @@ struct Task {
   int exit = 0;
   Clock::time_point resumed_at;
   std::vector<std::function<void()>> on_finish;  ///< joiners
+  /// The tasks it spawned that are not forgotten yet: cancel() finds a task's family here,
+  /// without walking every task.
+  std::unordered_set<int> children;
+  /// The connections it opened whose lines are kept (only with enable_capture()).
+  std::deque<int> captured_conns;
 };
 
 class Engine {
@@ -79,12 +85,14 @@ class Engine {
   /// The task a thread runs, or nullptr (the main state, or a coroutine a script made).
   static Task* task_of(lua_State* L);
 
-  /// Checks that the running code may wait and marks its task waiting. Raises a script
-  /// error otherwise. The binding then starts its operation and returns suspend(L): protect<>
-  /// yields.
-  Task* prepare_wait(lua_State* L);
-  /// Resumes a waiting task with the values `push` leaves on its stack (returns their count).
-  void wake(Task* task, std::function<int(lua_State*)> push);
+  /// Checks that the running code may wait and marks its task waiting; returns the task's id.
+  /// Raises a script error otherwise. The binding then starts its operation and returns
+  /// suspend(L): protect<> yields. Completion handlers keep the id, never a Task*: the task
+  /// may be cancelled and forgotten before they run.
+  int prepare_wait(lua_State* L);
+  /// Resumes waiting task `id` with the values `push` leaves on its stack (returns their
+  /// count). Nothing happens when the task has ended or is forgotten.
+  void wake(int id, std::function<int(lua_State*)> push);
   /// Starts a new task running the function on top of `L`'s stack with `nargs` arguments
   /// below... (pops them). Returns the task.
   Task* spawn(lua_State* L, int nargs);
@@ -105,8 +113,8 @@ class Engine {
   /// `why`, and closes what they opened. Their joiners are woken with that error.
   void cancel(Task* task, const std::string& why);
   /// Forgets a finished task that nobody will join, and its results (parley load reaps every
-  /// conversation so that a long run does not grow). Only for a task that ended by itself,
-  /// not by cancel(): a cancelled task may still have completions on their way to it.
+  /// conversation so that a long run does not grow), whether it ended by itself or by
+  /// cancel(): completions still on their way look it up by id and find nothing.
   /// Defined in engine_release.cpp.
   void release(Task* task);
   /// The script dropped the handle of task `id`: once finished it is forgotten (a server
@@ -118,7 +126,8 @@ class Engine {
   /// Keeps the transcript lines of every connection (bounded), so that a task's transcript can
   /// be shown in a report even when it was not printed.
   void enable_capture();
-  void register_conn(int conn, int owner) { conn_owner_[conn] = owner; }
+  /// Connection `conn` opened on behalf of task `owner`: its lines are kept when capturing.
+  void register_conn(int conn, int owner);
   /// The last `max_lines` captured lines of the connections `task` and its descendants opened.
   std::vector<std::string> captured_for(int task, std::size_t max_lines) const;
   void forget_captured(int task);
@@ -153,7 +162,10 @@ class Engine {
     int owner;
     std::function<void()> cancel;
   };
-  std::map<int, Canceller> cancellers_;
+  // Everything below is forgotten when what it describes ends, in O(1): a long-running engine
+  // (parley serve, a long parley load) must not slow down with the connections it has seen.
+  std::unordered_map<int, Canceller> cancellers_;
+  std::unordered_map<int, std::unordered_set<int>> cancellers_of_;  ///< by owner task id
   std::unordered_set<std::string> library_sources_;
   int next_task_ = 0;
   int next_canceller_ = 0;
@@ -166,10 +178,12 @@ class Engine {
 
   void release_if_detached(Task* task);
   void release_now_if_detached(Task* task);
-  std::map<int, int> conn_owner_;
-  std::map<int, std::vector<std::string>> captured_;
+  bool capture_ = false;
+  std::unordered_map<int, std::deque<std::string>> captured_;  ///< lines, by connection id
 
-  std::set<int> family(int task) const;
+  /// The task and its descendants (those not forgotten), in id order.
+  std::vector<int> family(int task) const;
+  void forget_conns(Task& task);
 };
 
 /// Installs the bindings (defined in the bind_*.cpp files).

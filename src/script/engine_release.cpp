@@ -11,14 +11,8 @@ void Engine::release(Task* task) {
     luaL_unref(L_, LUA_REGISTRYINDEX, task->result_ref);
     task->result_ref = LUA_NOREF;
   }
-  for (auto it = conn_owner_.begin(); it != conn_owner_.end();) {
-    if (it->second == id) {
-      captured_.erase(it->first);
-      it = conn_owner_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  forget_conns(*task);
+  if (Task* parent = find_task(task->parent)) parent->children.erase(id);
   tasks_.erase(id);
 }
 

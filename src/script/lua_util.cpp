@@ -14,8 +14,9 @@ const char* kSecretMeta = "parley.secret";
 const char* kErrorMeta = "parley.error";
 
 int error_tostring(lua_State* L) {
-  lua_getfield(L, 1, "where");
-  lua_getfield(L, 1, "message");
+  check_type(L, 1, LUA_TTABLE);
+  raw_field(L, 1, "where");
+  raw_field(L, 1, "message");
   if (lua_isstring(L, -2) && lua_rawlen(L, -2) > 0) {
     lua_pushfstring(L, "%s: %s", lua_tostring(L, -2), opt_string(L, -1, "?"));
   } else {
@@ -168,7 +169,7 @@ std::string loaded_name(lua_State* L, lua_Debug* ar) {
   int loaded = fn + 1;
   std::string found;
   // A global first ("sleep", not "parley.sleep"), then the other modules.
-  if (lua_getfield(L, loaded, LUA_GNAME) == LUA_TTABLE) found = key_of(L, loaded + 1, fn);
+  if (raw_field(L, loaded, LUA_GNAME) == LUA_TTABLE) found = key_of(L, loaded + 1, fn);
   lua_settop(L, loaded);
   lua_pushnil(L);
   while (found.empty() && lua_next(L, loaded) != 0) {
@@ -303,9 +304,15 @@ void push_secret(lua_State* L, std::string_view value) {
   luaL_setmetatable(L, kSecretMeta);
 }
 
+int raw_field(lua_State* L, int table, const char* name) {
+  table = lua_absindex(L, table);
+  lua_pushstring(L, name);
+  return lua_rawget(L, table);
+}
+
 std::optional<std::string> opt_string_field(lua_State* L, int table, const char* name) {
   std::optional<std::string> out;
-  if (lua_getfield(L, table, name) != LUA_TNIL) {
+  if (raw_field(L, table, name) != LUA_TNIL) {
     std::string_view v = check_bytes(L, -1);
     out = std::string(v);
   }
@@ -315,7 +322,7 @@ std::optional<std::string> opt_string_field(lua_State* L, int table, const char*
 
 std::optional<double> opt_number_field(lua_State* L, int table, const char* name) {
   std::optional<double> out;
-  if (lua_getfield(L, table, name) != LUA_TNIL) {
+  if (raw_field(L, table, name) != LUA_TNIL) {
     if (!lua_isnumber(L, -1)) raise_text(L, "option %s must be a number", name);
     out = lua_tonumber(L, -1);
   }
@@ -325,7 +332,7 @@ std::optional<double> opt_number_field(lua_State* L, int table, const char* name
 
 std::optional<bool> opt_bool_field(lua_State* L, int table, const char* name) {
   std::optional<bool> out;
-  if (lua_getfield(L, table, name) != LUA_TNIL) out = lua_toboolean(L, -1) != 0;
+  if (raw_field(L, table, name) != LUA_TNIL) out = lua_toboolean(L, -1) != 0;
   lua_pop(L, 1);
   return out;
 }

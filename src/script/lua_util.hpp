@@ -87,7 +87,10 @@ bool is_secret(lua_State* L, int idx);
 /// Pushes a new secret holding `value` and registers it for masking.   [-0, +1, m]
 void push_secret(lua_State* L, std::string_view value);
 
-/// Option-table readers: nil when the field is absent.                  [-0, +0, t]
+/// Pushes table[name] without metamethods (an __index that raises would longjmp over the
+/// caller's C++ objects); returns its type.                            [-0, +1, m]
+int raw_field(lua_State* L, int table, const char* name);
+/// Option-table readers, raw (as raw_field): nil when the field is absent. [-0, +0, t]
 std::optional<std::string> opt_string_field(lua_State* L, int table, const char* name);
 std::optional<double> opt_number_field(lua_State* L, int table, const char* name);
 std::optional<bool> opt_bool_field(lua_State* L, int table, const char* name);

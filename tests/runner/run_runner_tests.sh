@@ -104,5 +104,18 @@ check "unwritable JUnit path is exit 2" test $? -eq 2
 "$parley" test --bogus >/dev/null 2>&1
 check "unknown option is exit 2" test $? -eq 2
 
+# Error objects built to be unreadable fail their own case; the others still run.
+"$parley" test --timeout 5 --json "$here/hostile" >"$work/hostile" 2>"$work/hostile.err"
+check "hostile errors: exit 2 (an error case), not an abort" test $? -eq 2
+check "hostile errors fail case by case" python3 - "$work/hostile" <<'PY'
+import json, sys
+cases = {c["name"]: c for c in map(json.loads, open(sys.argv[1])) if "name" in c}
+assert cases["raises a table whose fields raise"]["status"] == "error", cases
+assert "cannot be shown" in cases["raises a table whose fields raise"]["message"], cases
+assert cases["raises a table whose tostring raises"]["status"] == "fail", cases
+assert cases["raises a table whose metatable lies"]["status"] == "fail", cases
+assert cases["still runs"]["status"] == "pass", cases
+PY
+
 echo "$passed passed, $failed failed"
 ((failed == 0))

@@ -1,0 +1,13 @@
+-- scripts/bench-soak: one short SMTP session against `parley serve` (no DATA: the soak measures
+-- the engine, not the mailbox store). Args: port.
+local c = connect("127.0.0.1", args.port)
+c:expect(220)
+c:send("EHLO soak.test")
+c:expect(250)
+c:send("MAIL FROM:<soak@example.test>")
+c:expect(250)
+c:send("RCPT TO:<alice@example.test>")
+c:expect(250)
+c:send("QUIT")
+c:expect(221)
+c:close()

@@ -1,0 +1,11 @@
+-- Cases that fail with error objects a script built to be unreadable: each fails alone.
+test("raises a table whose fields raise", function()
+  error(setmetatable({}, { __index = function() error("hostile index") end }))
+end)
+test("raises a table whose tostring raises", function()
+  error(setmetatable({ exit = 1 }, { __tostring = function() error("hostile tostring") end }))
+end)
+test("raises a table whose metatable lies", function()
+  error(setmetatable({}, { __metatable = setmetatable({}, { __eq = function() error("eq") end }) }))
+end)
+test("still runs", function() expect_true(true) end)
