@@ -30,7 +30,6 @@ namespace parley::cli {
 namespace {
 
 using script::Engine;
-using script::Task;
 
 // The history file: $PARLEY_HISTORY, else ~/.parley_history.
 std::string history_path() {
@@ -90,7 +89,7 @@ class Terminal {
   // term.readline(prompt) / term.password(prompt): the line, or nil and "eof" | "interrupt".
   int read(lua_State* L, bool password) {
     std::string prompt = script::opt_string(L, 1, "");
-    if (waiter_ != nullptr) script::raise_text(L, "the terminal is being read already");
+    if (waiter_ != 0) script::raise_text(L, "the terminal is being read already");
     waiter_ = engine_.prepare_wait(L);
     if (!interactive_) {
       // The reader thread's lines come by post(): until one does, the loop must not run dry.
@@ -124,10 +123,10 @@ class Terminal {
   static Terminal* current_;
 
   void finish(std::optional<std::string> line, const char* why) {
-    Task* task = waiter_;
-    waiter_ = nullptr;
+    int task = waiter_;
+    waiter_ = 0;
     work_.reset();
-    if (task == nullptr) return;
+    if (task == 0) return;
     engine_.wake(task, [line = std::move(line), why](lua_State* co) {
       lua_pushboolean(co, 1);
       if (line) {
@@ -267,7 +266,7 @@ class Terminal {
   }
 
   void deliver_piped() {
-    if (waiter_ == nullptr || piped_.empty()) return;
+    if (waiter_ == 0 || piped_.empty()) return;
     auto line = std::move(piped_.front());
     if (line) piped_.pop_front();  // the end stays: every later read sees it too
     finish(std::move(line), "eof");
@@ -278,7 +277,7 @@ class Terminal {
   boost::asio::posix::stream_descriptor in_;
   boost::asio::signal_set signals_;
   bool interactive_ = false;
-  Task* waiter_ = nullptr;
+  int waiter_ = 0;  ///< the id of the task waiting for a line (task ids start at 1)
   bool line_pending_ = false;
   bool echo_off_ = false;
   bool interrupted_ = false;
