@@ -34,9 +34,15 @@ local sender = spawn(function()
   return res.queue_id
 end)
 
-local news = s:idle(wait, { ["until"] = function(r) return r.type == "EXISTS" and r.number > before end })
+local news, _, woke = s:idle(wait, { ["until"] = function(r) return r.type == "EXISTS" and r.number > before end })
 local queued = sender:join()
 print("submitted, queued as " .. tostring(queued))
+-- IDLE must wake on the news: a server that only reports new mail when IDLE ends (or at the
+-- next command) would pass a check of the count alone after waiting the whole time.
+if woke ~= "news" then
+  fail(("IDLE did not wake on the new message within %d s (it ended: %s; %d responses came)")
+    :format(wait, tostring(woke), #news))
+end
 if s.mailbox.exists <= before then
   fail(("no new message within %d s (IDLE saw %d responses)"):format(wait, #news))
 end

@@ -2,6 +2,8 @@
 --
 --   parley test examples/checks/pop3.lua host=mail.example.net [pop3_port=110] [pop3_host=]
 --       [ca=FILE] [sni=NAME] [days=21]
+--
+-- For POP3S (995, TLS first) run examples/checks/implicit_tls.lua.
 local pop3 = require "parley.pop3"
 local checks = require "parley.checks"
 
@@ -9,7 +11,7 @@ local host = checks.host("pop3")
 local port = checks.port("pop3", 110)
 
 local function session()
-  return pop3.connect { host = host, port = port }
+  return checks.plain(host, port, function() return pop3.connect { host = host, port = port, timeout = checks.wait() } end)
 end
 
 test("capabilities are sane and STLS is offered", function()

@@ -1,7 +1,7 @@
 -- Ready checks for an SMTP server that receives mail from the Internet (an MX, port 25).
 --
 --   parley test examples/checks/smtp.lua host=mail.example.net [smtp_port=25] [ca=FILE]
---       [sni=NAME] [days=21] [relay_to=someone@elsewhere.example]
+--       [sni=NAME] [days=21] [relay_to=someone@elsewhere.example] [known_user=postmaster]
 --
 -- Each failure says what is wrong and why it matters.
 local smtp = require "parley.smtp"
@@ -11,15 +11,19 @@ local host = checks.host("smtp")
 local port = checks.port("smtp", 25)
 
 local function session()
-  return smtp.connect { host = host, port = port, helo = "parley-check.invalid" }
+  return checks.plain(host, port, function()
+    return smtp.connect { host = host, port = port, helo = "parley-check.invalid", timeout = checks.wait() }
+  end)
 end
 
 test("greeting is a well-formed 220 naming the server", function()
-  local c = connect(host, port)
-  local r = c:expect {
-    { 220 },
-    { "5xx", function(r) fail("the server refuses connections from here: " .. r.code .. " " .. r.text) end },
-  }
+  local c, r = checks.plain(host, port, function()
+    local c = connect { host = host, port = port, timeout = checks.wait() }
+    return c, c:expect {
+      { 220 },
+      { "5xx", function(r) fail("the server refuses connections from here: " .. r.code .. " " .. r.text) end },
+    }
+  end)
   expect_eq(r.violations, nil, "the greeting breaks the reply grammar")
   expect_match(r.lines[1], "^[%w%-]+[%.%w%-]*", "RFC 5321 wants the greeting to start with the server's name")
   c:send("QUIT")
@@ -67,13 +71,36 @@ test("relaying to other domains is refused", function()
   s:quit()
 end)
 
+-- A user that surely does not exist, different on each run.
+local function unknown_user()
+  return string.format("parley-nosuchuser-%d%04d", os.time() % 100000, math.random(0, 9999))
+end
+
+local function answer(r)
+  return r.code .. (r.enhanced and (" " .. r.enhanced) or "")
+end
+
 test("VRFY and EXPN do not confirm users", function()
+  -- A known user (postmaster must exist, RFC 5321 section 4.5.1) and an unknown one: any
+  -- difference between the two answers tells an attacker which names exist.
+  local known = args.known_user or "postmaster"
+  local unknown = unknown_user()
   local s = session()
   for _, cmd in ipairs { "VRFY", "EXPN" } do
-    local r = s:command(cmd .. " " .. (args.probe_user or "postmaster"), { "2xx", "4xx", "5xx" })
-    if r.code == 250 or r.code == 251 then
-      fail(cmd .. " confirms addresses (" .. r.code .. " " .. r.text .. "): anyone can harvest " ..
-        "valid addresses for spam and password guessing. Disable it (Postfix disable_vrfy_command=yes).")
+    local any = { expect = { "2xx", "3xx", "4xx", "5xx" } }
+    local rk = s:command(cmd .. " " .. known, any)
+    local ru = s:command(cmd .. " " .. unknown, any)
+    capture(cmd, answer(rk) .. " / " .. answer(ru))
+    if rk.code == 250 or rk.code == 251 then
+      fail(cmd .. " confirms addresses (" .. cmd .. " " .. known .. " answered " .. rk.code .. " " ..
+        rk.text .. "): anyone can harvest valid addresses for spam and password guessing. " ..
+        "Disable it (Postfix disable_vrfy_command=yes).")
+    end
+    if answer(rk) ~= answer(ru) then
+      fail(cmd .. " tells users apart: " .. cmd .. " " .. known .. " answered " .. answer(rk) ..
+        " but " .. cmd .. " " .. unknown .. " answered " .. answer(ru) .. " (" .. ru.text ..
+        "), so probing names lists the users that exist. Answer every " .. cmd .. " the same " ..
+        "way or disable it (Postfix disable_vrfy_command=yes).")
     end
   end
   s:quit()
@@ -97,7 +124,7 @@ test("a size limit is advertised and enforced", function()
 end)
 
 local function starttls_with(max)
-  local s = smtp.connect { host = host, port = port, helo = "parley-check.invalid" }
+  local s = session()
   s:starttls(checks.tls_options(host, { tls_max = max, verify = false }))
   s:quit()
 end
@@ -107,7 +134,7 @@ test("TLS 1.0 and 1.1 are refused", function()
 end)
 
 test("the certificate is valid, matches the name and is not about to expire", function()
-  local s = smtp.connect { host = host, port = port, helo = "parley-check.invalid" }
+  local s = session()
   s:starttls(checks.tls_options(host, { verify = false }))
   checks.certificate(s.conn, "STARTTLS on port " .. port, capture)
   s:quit()

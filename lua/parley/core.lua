@@ -110,6 +110,33 @@ function M.show_reply(r)
 end
 
 
+-- The ports where a server speaks TLS first (RFC 8314: 465; IMAPS 993, POP3S 995).
+local IMPLICIT_TLS_PORTS = { [465] = true, [993] = true, [995] = true }
+
+--- Why a plaintext client connection may have heard nothing: the port speaks TLS first.
+-- Called when a wait timed out with nothing at all received. With `probe`, a short second
+-- connection (shown in the transcript) tries a TLS handshake to tell for sure; without it,
+-- only the well-known implicit-TLS ports get a hint.
+-- @return a sentence to add to the failure message, or nil
+function M.tls_first_hint(c, probe)
+  if c.tls or c.server_side or not c.port or c.port == 0 or c.host == "" then return nil end
+  if #c:last_bytes() > 0 then return nil end
+  if probe then
+    local ok, p = pcall(parley.connect, { host = c.host, port = c.port, tls = true,
+      verify = false, timeout = math.min(2, (c.timeout or 2) / 2) })
+    if ok then
+      pcall(p.close, p)
+      return "this port speaks TLS first: use tls=true (a TLS handshake on it succeeds; " ..
+        "tls=\"implicit\" with parley.smtp, parley.pop3 and parley.imap)"
+    end
+  end
+  if IMPLICIT_TLS_PORTS[c.port] then
+    return "port " .. c.port .. " is an implicit-TLS port, where a server speaks TLS first: " ..
+      "use tls=true"
+  end
+  return nil
+end
+
 local function wanted(alts)
   local parts = {}
   for i, a in ipairs(alts) do parts[i] = a.desc end
@@ -131,6 +158,8 @@ local function fail_expect(c, alts, r, why, waited, seconds)
   lines[1] = head
   local meaning = r and codes() and codes().meaning and codes().meaning(r)
   if meaning then lines[#lines + 1] = "  meaning: " .. meaning end
+  local hint = not r and why == "timeout" and M.tls_first_hint(c, false)
+  if hint then lines[#lines + 1] = "  " .. hint end
   lines[#lines + 1] = string.format("  waited %.3f s of the %g s timeout on connection %d to %s",
     waited, seconds, c.id, c.peer)
   local pending = c:pending()
@@ -230,6 +259,38 @@ function print(...)
   local parts = {}
   for i = 1, n do parts[i] = parley.mask(tostring((select(i, ...)))) end
   raw_print(table.unpack(parts, 1, n))
+end
+
+--- require, with a short message for a module that does not exist: the modules parley has
+-- (and the closest name) instead of every path searched.
+local raw_require = require
+function require(name)
+  local loaded = package.loaded[name]
+  if loaded ~= nil then return loaded end
+  local ok, mod, extra = pcall(raw_require, name)
+  if ok then return mod, extra end
+  if type(name) == "string" and type(mod) == "string" and
+     mod:find("module '" .. name .. "' not found:", 1, true) == 1 then
+    local names = {}
+    local seen = {}
+    local function add(n)
+      if type(n) == "string" and n:find("^parley%.") and not n:find("^parley%.mock%.") and
+         n ~= "parley.testrun" and not seen[n] then
+        seen[n] = true
+        names[#names + 1] = n
+      end
+    end
+    for _, n in ipairs(package.parley_modules or {}) do add(n) end
+    for n in pairs(package.preload) do add(n) end
+    for n in pairs(package.loaded) do add(n) end
+    table.sort(names)
+    local near = require("parley.session").suggest(name, names)
+    error("module '" .. name .. "' not found" .. (near and ("; did you mean '" .. near .. "'?") or "") ..
+      "\n  parley's modules: " .. table.concat(names, ", ") ..
+      (parley.options.verbose and ("\n" .. mod) or
+        "\n  (your own modules are looked for in -I directories and package.path; -v lists every path searched)"), 2)
+  end
+  error(mod, 0)
 end
 
 --- step(name, fn, ...): runs `fn(...)` as a named step of the conversation and returns its

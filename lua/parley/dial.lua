@@ -30,26 +30,9 @@ function M.tls_mode(v, what)
   parley.raise(2, "script", what .. ": tls must be false, \"starttls\" or \"implicit\", not " .. tostring(v))
 end
 
--- Fields of the underlying connection that a session shows as its own.
-local CONN_FIELDS = { tls = true, peer = true, host = true, port = true, id = true, timeout = true }
-
---- A session class for a protocol: the methods table to fill, and the metatable of sessions
--- (methods first, then the connection's fields: `s.tls`, `s.peer`, ...).
--- @param name "smtp", "pop3" or "imap"
--- @return the methods table and the metatable
+--- Same as `parley.session.class` (kept for modules written against it).
 function M.session_class(name)
-  local methods = {}
-  local meta = {
-    __index = function(s, k)
-      local m = methods[k]
-      if m ~= nil then return m end
-      if CONN_FIELDS[k] then return rawget(s, "conn")[k] end
-      return nil
-    end,
-    __name = name .. " session",
-    __tostring = function(s) return name .. " session on " .. tostring(s.conn) end,
-  }
-  return methods, meta
+  return require("parley.session").class(name)
 end
 
 --- Opens the connection of a protocol session.

@@ -23,12 +23,13 @@
 
 local parley = require "parley"
 local dial = require "parley.dial"
+local session = require "parley.session"
 local crypto = require "parley.crypto"
 local sasl = require "parley.sasl"
 
 local M = {}
 
-local Session, meta = dial.session_class("imap")
+local Session, meta = session.class("imap")
 
 local function misuse(msg)
   parley.raise(2, "script", msg)
@@ -36,11 +37,6 @@ end
 
 local function protocol_error(msg)
   parley.raise(1, "protocol", msg)
-end
-
-local function codes()
-  local ok, mod = pcall(require, "parley.codes")
-  return ok and mod or nil
 end
 
 --- The NIL of IMAP responses in parsed trees (`imap.NIL`); prints as "NIL".
@@ -551,19 +547,7 @@ end
 -- Reading responses
 
 local function read(s, what, timeout)
-  local seconds = timeout or s.conn.timeout
-  local unit = s.conn:expect({
-    { function() return true end },
-    timeout = function()
-      parley.raise(1, "timeout", parley.mask(what) .. ": no response from " .. s.conn.peer ..
-        " within " .. string.format("%g", seconds) .. " s")
-    end,
-    eof = function()
-      local bye = s.bye and (" after \"" .. s.bye.text .. "\"") or ""
-      parley.raise(1, "eof", parley.mask(what) .. ": " .. s.conn.peer .. " closed the connection" .. bye)
-    end,
-  }, timeout)
-  return M.parse_response(unit)
+  return M.parse_response(session.read(s, what, timeout, "a response"))
 end
 
 -- What untagged data tells about the session.
@@ -613,12 +597,7 @@ end
 local function check_tagged(s, what, spec, r)
   local m, desc = tagged_matcher(spec)
   if m(r) then return r end
-  local lines = { parley.mask(what) .. ": expected " .. desc .. ", got: " .. (r.text or "") }
-  local cm = codes()
-  local meaning = cm and cm.meaning and cm.meaning(r)
-  if meaning then lines[#lines + 1] = "  meaning: " .. meaning end
-  lines[#lines + 1] = "  from " .. s.conn.peer
-  parley.raise(1, "expect", table.concat(lines, "\n"))
+  session.refuse(s, what, desc, r)
 end
 
 -- Reads until the tagged response for `tag`. `on_plus(r)` answers continuations.
@@ -770,15 +749,27 @@ end
 -- @return the tagged result (`status`, `code`, `code_args`, `message`, `text`, `untagged`) and
 --   the array of untagged responses, parsed
 function Session:command(cmd, opts)
-  return run(self, cmd, opts)
+  return run(self, cmd, session.command_options(opts, "imap"))
 end
 
 --- CAPABILITY: fills `s.caps` (a set of upper-case names; `s.caps.AUTH` the set of SASL
 -- mechanisms) and `s.caps_list`.
--- @return the caps table and the tagged result
+-- @return the caps table (nil when the server answered NO or BAD and `expect=` allowed it),
+--   and the tagged result
 function Session:capability(opts)
   local r = run(self, "CAPABILITY", opts)
+  if r.status ~= "OK" then return nil, r end
   return self.caps, r
+end
+
+--- The server's capabilities: CAPABILITY when they are not known yet (the same call in
+-- every protocol).
+-- @param opts optional `{expect=, timeout=, refresh=true}`
+-- @return the caps table (nil when the server refused), and the tagged result (nil when
+--   known already)
+function Session:capabilities(opts)
+  if self.caps and not (opts and opts.refresh) then return self.caps, nil end
+  return self:capability(opts)
 end
 
 local function caps(s)
@@ -792,26 +783,31 @@ function Session:noop(opts)
   return run(self, "NOOP", opts)
 end
 
---- LOGOUT: expects BYE and OK, then closes the connection.
+--- LOGOUT: expects BYE and OK, then closes the connection. `quit` is the same call (the
+-- name every protocol has).
 function Session:logout(opts)
   local r, u = run(self, "LOGOUT", opts)
   self.conn:close()
   return r, u
 end
+Session.quit = Session.logout
 
---- STARTTLS: upgrades the connection, then asks CAPABILITY again (unless `capability=false`).
+--- STARTTLS: upgrades the connection, then asks CAPABILITY again (unless `caps=false`).
 -- Fails with exit 3 when the server does not offer STARTTLS or refuses it.
 -- @param opts optional TLS options (`sni`, `verify`, `ca`, ...; default: those of connect),
---   `capability`, `timeout`
+--   `caps` (false: do not ask CAPABILITY again; the old spelling `capability=false` works
+--   too), `expect` (a refusal matching it is returned instead of failing), `timeout`
 function Session:starttls(opts)
   opts = opts or {}
   if self.conn.tls then misuse("starttls: the connection is under TLS already") end
-  if not caps(self).STARTTLS then
+  local requery = session.requery(opts, "imap")
+  if not caps(self).STARTTLS and opts.expect == nil then
     self.conn:close()
     parley.raise(3, "security", "STARTTLS asked for but not offered by " .. self.conn.peer ..
       " (CAPABILITY: " .. table.concat(self.caps_list or {}, " ") .. "); not continuing in the clear")
   end
   local r = run(self, "STARTTLS", { expect = function() return true end, timeout = opts.timeout })
+  if r.status ~= "OK" and opts.expect ~= nil then return check_tagged(self, "STARTTLS", opts.expect, r) end
   if r.status ~= "OK" then
     self.conn:close()
     parley.raise(3, "security", "STARTTLS refused by " .. self.conn.peer .. ": " .. r.text ..
@@ -819,7 +815,7 @@ function Session:starttls(opts)
   end
   self.conn:starttls(dial.merged_tls_options(self.opts, opts))
   self.caps, self.caps_list = nil, nil
-  if opts.capability ~= false then self:capability() end
+  if requery then self:capability() end
   return r
 end
 
@@ -909,6 +905,9 @@ function Session:authenticate(mech, user, password, opts)
   after_login(self, r)
   return r
 end
+
+--- Same as `authenticate` (the name every protocol has).
+Session.auth = Session.authenticate
 
 ---------------------------------------------------------------------------------------------
 -- Mailboxes
@@ -1271,15 +1270,15 @@ local function is_news(r)
   return r.type ~= "OK" or r.code ~= nil
 end
 
--- Reads untagged data until `stop` says so or the deadline passes.
+-- Reads untagged data until `stop` says so ("news") or the deadline passes ("timeout").
 local function idle_wait(s, seconds, stop, got)
   local deadline = parley.clock() + seconds
   while true do
     local left = deadline - parley.clock()
-    if left <= 0 then return end
+    if left <= 0 then return "timeout" end
     local unit, why = s.conn:read_reply(left)
     if not unit then
-      if why == "timeout" then return end
+      if why == "timeout" then return "timeout" end
       parley.raise(1, "eof", "IDLE: " .. s.conn.peer .. " closed the connection")
     end
     local r = M.parse_response(unit)
@@ -1290,12 +1289,12 @@ local function idle_wait(s, seconds, stop, got)
       -- take what arrived with it (EXISTS and RECENT come together)
       while s.conn:pending() > 0 do
         local more = s.conn:read_reply(1)
-        if not more then return end
+        if not more then return "news" end
         local x = M.parse_response(more)
         if x.tag == "*" then absorb(s, x) end
         got[#got + 1] = x
       end
-      return
+      return "news"
     end
   end
 end
@@ -1306,7 +1305,10 @@ end
 -- @param timeout seconds to wait at most (default: the connection's timeout)
 -- @param opts optional: `until` (a function(response, all) returning true to stop; e.g. stop
 --   on `r.type == "EXISTS"`), `expect`
--- @return an array of the untagged responses that arrived (parsed), and the tagged result
+-- @return an array of the untagged responses that arrived (parsed), the tagged result, and
+--   why IDLE ended: "news" (what `until` waits for arrived, by default any news), "timeout"
+--   (the time ran out; the array holds whatever came, keep-alives included) or "refused"
+--   (the server answered the IDLE command itself, without a "+")
 function Session:idle(timeout, opts)
   opts = opts or {}
   if not caps(self).IDLE and opts.expect == nil then
@@ -1318,34 +1320,36 @@ function Session:idle(timeout, opts)
   local early = collect(self, tag, "IDLE", nil, got, function() return "stop" end)
   if early then
     check_tagged(self, "IDLE", opts.expect, early)
-    return got, early
+    return got, early, "refused"
   end
   local stop = opts["until"] or function(r) return is_news(r) end
-  idle_wait(self, timeout or self.conn.timeout, stop, got)
+  local woke = idle_wait(self, timeout or self.conn.timeout, stop, got)
   self.conn:send("DONE")
   local r = collect(self, tag, "IDLE", nil, got)
   check_tagged(self, "IDLE", opts.expect, r)
-  return got, r
+  return got, r, woke
 end
 
 ---------------------------------------------------------------------------------------------
 -- Plumbing
 
---- Sends a raw line (the connection's `send`).
-function Session:send(line)
-  return self.conn:send(line)
-end
-
---- Reads one response and parses it, without checking.
+--- Reads one response and parses it, without checking; a timeout or the end of the
+-- connection fails the conversation (see `read_reply` for a call that returns them).
 function Session:read_response(timeout)
   local r = read(self, "read", timeout)
   if r.tag == "*" then absorb(self, r) end
   return r
 end
 
---- Closes the connection without LOGOUT.
-function Session:close()
-  return self.conn:close()
+--- Reads one response without checking it, parsed (`tag`, `status`, `text`, `type`, ...;
+-- untagged data updates the session as usual), for reading by hand after `s:send`.
+-- @return the response, or nil and "timeout" or "eof"
+function Session:read_reply(timeout)
+  local unit, why = self.conn:read_reply(timeout)
+  if not unit then return nil, why end
+  local r = M.parse_response(unit)
+  if r.tag == "*" then absorb(self, r) end
+  return r
 end
 
 return M

@@ -16,20 +16,16 @@
 
 local parley = require "parley"
 local dial = require "parley.dial"
+local session = require "parley.session"
 local crypto = require "parley.crypto"
 local sasl = require "parley.sasl"
 
 local M = {}
 
-local Session, meta = dial.session_class("pop3")
+local Session, meta = session.class("pop3")
 
 local function misuse(msg)
   parley.raise(2, "script", msg)
-end
-
-local function codes()
-  local ok, mod = pcall(require, "parley.codes")
-  return ok and mod or nil
 end
 
 ---------------------------------------------------------------------------------------------
@@ -61,27 +57,12 @@ local function matcher(spec)
 end
 
 local function refuse(s, what, desc, r)
-  local lines = { parley.mask(what) .. ": expected " .. desc .. ", got: " .. (r.text or "") }
-  local cm = codes()
-  local meaning = cm and cm.meaning and cm.meaning(r)
-  if meaning then lines[#lines + 1] = "  meaning: " .. meaning end
-  lines[#lines + 1] = "  from " .. s.conn.peer
-  parley.raise(1, "expect", table.concat(lines, "\n"))
+  session.refuse(s, what, desc, r)
 end
 
 -- Reads one response for `what` (handlers from `on` and --strict apply).
 local function read(s, what, timeout)
-  local seconds = timeout or s.conn.timeout
-  return s.conn:expect({
-    { function() return true end },
-    timeout = function()
-      parley.raise(1, "timeout", parley.mask(what) .. ": no response from " .. s.conn.peer ..
-        " within " .. string.format("%g", seconds) .. " s")
-    end,
-    eof = function()
-      parley.raise(1, "eof", parley.mask(what) .. ": " .. s.conn.peer .. " closed the connection")
-    end,
-  }, timeout)
+  return session.read(s, what, timeout, "a response")
 end
 
 local function check(s, what, spec, r)
@@ -162,9 +143,10 @@ end
 
 --- CAPA (RFC 2449): the server's capabilities.
 -- Fills `s.caps` (`STLS`, `USER`, `TOP`, `UIDL`, `PIPELINING`, `RESP-CODES`, ... as true or
--- their argument text; `SASL` as a set of mechanisms) and `s.caps_list`.
+-- their argument text; `AUTH`, also named `SASL`, as a set of mechanisms) and `s.caps_list`.
 -- @param opts optional `{expect=, timeout=}`
--- @return the caps table, and the reply
+-- @return the caps table (nil when the server answered -ERR and `expect=` allowed it), and
+--   the reply
 function Session:capa(opts)
   local r = run(self, "CAPA", opts, true)
   if r.status ~= "+OK" then return nil, r end
@@ -177,7 +159,7 @@ function Session:capa(opts)
       if key == "SASL" then
         local set = {}
         for mech in rest:gmatch("%S+") do set[mech:upper()] = true end
-        caps.SASL = set
+        caps.SASL, caps.AUTH = set, set   -- AUTH: the name the other protocols use
       else
         caps[key] = rest ~= "" and rest or true
       end
@@ -187,23 +169,35 @@ function Session:capa(opts)
   return caps, r
 end
 
+--- The server's capabilities: CAPA when they are not known yet (the same call in every
+-- protocol).
+-- @param opts optional `{expect=, timeout=, refresh=true}`
+-- @return the caps table (nil when the server refused), and the reply (nil when known already)
+function Session:capabilities(opts)
+  if self.caps and not (opts and opts.refresh) then return self.caps, nil end
+  return self:capa(opts)
+end
+
 --- STLS (RFC 2595): upgrades the connection to TLS, then asks CAPA again.
 -- Fails with exit 3 when the server does not offer STLS or refuses it: the session never goes
--- on in the clear.
+-- on in the clear. `starttls` is the same call (the name every protocol has).
 -- @param opts optional TLS options (`sni`, `verify`, `ca`, `ca_pem`, ...; default: those of
---   connect), `capa` (false: do not ask CAPA again), `timeout`
+--   connect), `caps` (false: do not ask CAPA again; the old spelling `capa=false` works too),
+--   `expect` (a refusal matching it is returned instead of failing), `timeout`
 -- @return the reply to STLS
 function Session:stls(opts)
   opts = opts or {}
+  local requery = session.requery(opts, "pop3")
   if self.conn.tls then misuse("stls: the connection is under TLS already") end
   if not self.caps then self:capa({ expect = { "+OK", "-ERR" } }) end
-  if self.caps and not self.caps.STLS then
+  if self.caps and not self.caps.STLS and opts.expect == nil then
     self.conn:close()
     parley.raise(3, "security", "STLS asked for but not offered by " .. self.conn.peer ..
       " (CAPA listed: " .. table.concat(self.caps_list or {}, ", ") .. "); not continuing in the clear")
   end
   self.conn:send("STLS")
   local r = read(self, "STLS", opts.timeout)
+  if r.status ~= "+OK" and opts.expect ~= nil then return check(self, "STLS", opts.expect, r) end
   if r.status ~= "+OK" then
     self.conn:close()
     parley.raise(3, "security", "STLS refused by " .. self.conn.peer .. ": " .. (r.text or "") ..
@@ -212,7 +206,7 @@ function Session:stls(opts)
   self.conn:starttls(dial.merged_tls_options(self.opts, opts))
   local had_caps = self.caps ~= nil
   self.caps, self.caps_list = nil, nil
-  if had_caps and opts.capa ~= false then self:capa({ expect = { "+OK", "-ERR" } }) end
+  if had_caps and requery then self:capa({ expect = { "+OK", "-ERR" } }) end
   return r
 end
 
@@ -416,23 +410,20 @@ end
 -- @param opts optional: `block` (true: a multi-line response follows +OK), `expect`, `timeout`
 -- @return the reply (with `lines` for a block)
 function Session:command(line, opts)
-  opts = opts or {}
+  opts = session.command_options(opts, "pop3")
   return run(self, line, opts, opts.block)
 end
 
---- Sends a raw line (the connection's `send`).
-function Session:send(line)
-  return self.conn:send(line)
-end
-
---- Reads a response without checking it.
+--- Reads one response without checking it: for a multi-line response read by hand after
+-- `s:send`, pass `{block = true}` (the lines come in `r.lines`).
+-- @param timeout optional seconds, or a table `{timeout=, block=}`
+-- @return the response, or nil and "timeout" or "eof"
 function Session:read_reply(timeout)
+  if type(timeout) == "table" then
+    if timeout.block then self.conn:want_block() end
+    timeout = timeout.timeout
+  end
   return self.conn:read_reply(timeout)
-end
-
---- Closes the connection without QUIT.
-function Session:close()
-  return self.conn:close()
 end
 
 return M

@@ -24,6 +24,7 @@
 local parley = require "parley"
 local dial = require "parley.dial"
 local core = require "parley.core"
+local session = require "parley.session"
 local crypto = require "parley.crypto"
 local sasl = require "parley.sasl"
 local mime = require "parley.mime"
@@ -33,14 +34,18 @@ local M = {}
 --- The name sent with EHLO/HELO/LHLO when the script gives none.
 M.default_helo = "localhost"
 
-local Session, meta = dial.session_class("smtp")
+local Session, meta = session.class("smtp")
 
 ---------------------------------------------------------------------------------------------
 -- Checking replies
 
-local function codes()
-  local ok, mod = pcall(require, "parley.codes")
-  return ok and mod or nil
+-- The success/failure words of `expect=` (the same in every protocol): true is the command's
+-- usual success, false any refusal (4xx or 5xx).
+local REFUSAL = { "4xx", "5xx" }
+local function resolve(spec, default)
+  if spec == true then return default end
+  if spec == false then return REFUSAL end
+  return spec
 end
 
 -- "expected X or Y" for a spec as expect takes it.
@@ -68,20 +73,14 @@ local function matches(spec, r)
 end
 
 local function refuse(s, what, spec, r)
-  local lines = { parley.mask(what) .. ": expected " .. describe(spec) .. ", got: " ..
-    core.show_reply(r) }
-  for i = 2, math.min(#(r.lines or {}), 6) do lines[#lines + 1] = "  | " .. r.lines[i] end
-  local cm = codes()
-  local meaning = cm and cm.meaning and cm.meaning(r)
-  if meaning then lines[#lines + 1] = "  meaning: " .. meaning end
-  lines[#lines + 1] = "  from " .. s.conn.peer
-  parley.raise(1, "expect", table.concat(lines, "\n"))
+  session.refuse(s, what, describe(spec), r, core.show_reply(r))
 end
 
 -- Reads one reply for `what` and checks it against `spec` (as c:expect takes it). `pre` are
 -- alternatives tried first (the AUTH continuation). A reply matching nothing fails with a
 -- message naming the command.
 local function check(s, what, spec, timeout, pre)
+  if spec == false then spec = REFUSAL end
   local alts, failed = {}, nil
   for _, a in ipairs(pre or {}) do alts[#alts + 1] = a end
   if type(spec) == "table" and getmetatable(spec) == nil then
@@ -90,6 +89,10 @@ local function check(s, what, spec, timeout, pre)
   else
     alts[#alts + 1] = { spec }
   end
+  if alts.timeout == nil then
+    alts.timeout = function() session.timed_out(s, what, describe(spec), timeout) end
+  end
+  if alts.eof == nil then alts.eof = function() session.closed(s, what, describe(spec)) end end
   alts[#alts + 1] = { function() return true end, function(r) failed = r end }
   local results = table.pack(s.conn:expect(alts, timeout))
   if failed then refuse(s, what, spec, failed) end
@@ -97,8 +100,8 @@ local function check(s, what, spec, timeout, pre)
 end
 
 -- Any reply at all (handlers installed with `on` and --strict still apply).
-local function read_any(s, timeout)
-  return s.conn:expect({ { function() return true end } }, timeout)
+local function read_any(s, timeout, what)
+  return session.read(s, what or s.conn.last_command or "reply", timeout, "a reply")
 end
 
 -- Sends `line`, then checks the reply.
@@ -108,7 +111,7 @@ local function run(s, line, default, opts)
   s.conn:send(line)
   local spec = opts.expect
   if spec == nil then spec = default end
-  return check(s, opts.what or line, spec, opts.timeout)
+  return check(s, opts.what or line, resolve(spec, default), opts.timeout)
 end
 
 ---------------------------------------------------------------------------------------------
@@ -209,9 +212,67 @@ local function message_text(s, msg, what)
   return normalise(msg, what)
 end
 
+-- The words of a reply line (a linear scan), without a leading enhanced status code.
+local function words_of(line)
+  local words = {}
+  for w in line:gmatch("%S+") do words[#words + 1] = w end
+  if words[1] and words[1]:match("^%d%.%d%d?%d?%.%d%d?%d?$") then table.remove(words, 1) end
+  return words
+end
+
+-- An id-like word: letters, digits and . - _ only, with at least one digit.
+local function id_like(w)
+  return w ~= nil and #w >= 4 and #w <= 80 and not w:find("[^%w%.%-_]") and w:find("%d") ~= nil
+end
+
+--- The queue id in the reply to the end of a message, as each common server words it:
+-- Postfix "queued as 4F1xyz", Exim "id=1tAbCd-000123-Xy", OpenSMTPD and Sendmail
+-- "78b784e0 Message accepted for delivery", qmail "ok 1700000000 qp 12345" (the qp number),
+-- Exchange and Microsoft 365 "<MESSAGE-ID> [InternalId=...]" (the message id), Gmail
+-- "OK 1700000000 a1si123.45 - gsmtp", Haraka "Message Queued (ID)", Courier "Ok. A.B.C".
+-- @param text the reply text (with or without the enhanced code), or a reply
+-- @return the id, or nil
+function M.queue_id(text)
+  if type(text) == "table" then text = text.text end
+  if type(text) ~= "string" then return nil end
+  local line = text:sub(1, 4096)
+  line = line:sub(1, (line:find("\n", 1, true) or (#line + 1)) - 1)
+  local words = words_of(line)
+  for i, w in ipairs(words) do
+    local lw = w:lower()
+    if lw == "as" and words[i - 1] and words[i - 1]:lower() == "queued" and words[i + 1] then
+      return (words[i + 1]:gsub("[%)%],;]+$", ""))                      -- Postfix, many others
+    end
+    local exim = lw:match("^id=([%w%-%.]+)")
+    if exim then return w:sub(4, 3 + #exim) end                          -- Exim
+    if lw == "qp" and words[i + 1] and words[i + 1]:match("^%d+$") then   -- qmail
+      return words[i + 1]
+    end
+    if lw == "gsmtp" and words[i - 1] == "-" and id_like(words[i - 2]) then
+      return words[i - 2]                                                 -- Gmail
+    end
+    if lw == "message" and words[i + 1] and words[i + 1]:lower() == "accepted" and i > 1 and
+       id_like(words[i - 1]) then
+      return words[i - 1]                                                 -- OpenSMTPD, Sendmail
+    end
+    if lw == "queued" and words[i - 1] and words[i - 1]:lower() == "message" and words[i + 1] then
+      local h = words[i + 1]:match("^%(([%w%.%-_]+)%)$")                  -- Haraka
+      if h then return h end
+    end
+  end
+  local angle = line:match("^[^<]*<([^<>%s]+)>")                            -- Exchange, M365
+  if angle and words[1] and (line:find("InternalId=", 1, true) or line:find("Hostname=", 1, true) or
+      words[1]:upper() == "OK" or line:find("Queued mail for delivery", 1, true)) then
+    return angle
+  end
+  if words[1] and words[1]:lower() == "ok." and words[2] and words[2]:match("^%x+%.%x+%.%x+$") then
+    return words[2]                                                       -- Courier
+  end
+  return nil
+end
+
 local function queue_id(r)
-  local t = r and r.text or ""
-  return t:match("queued as (%S+)") or t:match("%f[%w]id=([%w%-%.]+)") or nil
+  return M.queue_id(r and r.text)
 end
 
 ---------------------------------------------------------------------------------------------
@@ -338,25 +399,28 @@ local function not_offered(s, what)
     " (EHLO listed: " .. seen .. "); not continuing in the clear")
 end
 
---- STARTTLS (RFC 3207): upgrades the connection, then greets again (unless `ehlo=false`).
+--- STARTTLS (RFC 3207): upgrades the connection, then greets again (unless `caps=false`).
 -- Fails with exit 3 when the server does not offer STARTTLS or does not answer 220: the
 -- conversation never goes on in the clear. With `expect=` set, a refusal that matches it is
 -- returned instead (and no handshake happens).
 -- @param opts optional: `sni`, `verify`, `ca`, `ca_pem`, `cert`, `key` (default: those given
---   to connect), `ehlo` (false: do not greet again), `expect`, `timeout`
+--   to connect), `caps` (false: do not greet again; the old spelling `ehlo=false` works too),
+--   `expect` (a refusal that matches it is returned instead of failing), `timeout`
 -- @return the reply to STARTTLS
 function Session:starttls(opts)
   opts = opts or {}
   if self.conn.tls then misuse("starttls: the connection is under TLS already") end
   if not self.caps then self:ehlo() end
   if not self.caps.STARTTLS and opts.expect == nil then not_offered(self, "STARTTLS") end
+  local requery = session.requery(opts, "smtp")
   self.conn.last_command = "STARTTLS"
   self.conn:send("STARTTLS")
   local r = read_any(self, opts.timeout)
   if r.code ~= 220 then
     if opts.expect ~= nil then
-      if matches(opts.expect, r) then return r end
-      refuse(self, "STARTTLS", opts.expect, r)
+      local spec = resolve(opts.expect, 220)
+      if matches(spec, r) then return r end
+      refuse(self, "STARTTLS", spec, r)
     end
     self.conn:close()
     parley.raise(3, "security", "STARTTLS refused by " .. self.conn.peer .. ": " ..
@@ -364,8 +428,21 @@ function Session:starttls(opts)
   end
   self.conn:starttls(dial.merged_tls_options(self.opts, opts))
   self.caps, self.caps_list = nil, nil   -- RFC 3207: forget what was learnt in the clear
-  if opts.ehlo ~= false then self:ehlo() end
+  if requery then self:ehlo() end
   return r
+end
+
+--- The server's capabilities: EHLO when the session has not greeted yet (see `ehlo`).
+-- The same call in every protocol (`pop3:capabilities` asks CAPA, `imap:capabilities`
+-- CAPABILITY).
+-- @param opts optional `{expect=, timeout=}`
+-- @return the caps table (nil when the server refused), and the reply (nil when `s.caps`
+--   was known already)
+function Session:capabilities(opts)
+  if self.caps and not (opts and opts.refresh) then return self.caps, nil end
+  local r = self:ehlo(nil, opts)
+  if type(r) ~= "table" or not r.code or r.code // 100 ~= 2 then return nil, r end
+  return self.caps, r
 end
 
 ---------------------------------------------------------------------------------------------
@@ -752,41 +829,11 @@ end
 
 --- Any command line, with a check of the reply.
 -- @param line the command (CR and LF refused)
--- @param expect what the reply must be (as for `c:expect`); or an options table
---   `{expect=, timeout=}`. Default: a 2xx or 3xx reply
+-- @param opts optional `{expect=, timeout=}`; `expect` as for every command (default: a 2xx
+--   or 3xx reply). The old form `command(line, expect)` still works (a warning under --strict).
 -- @return the reply
-function Session:command(line, expect)
-  local opts = expect
-  if type(expect) ~= "table" or getmetatable(expect) ~= nil or expect.expect == nil then
-    opts = { expect = expect }
-  end
-  return run(self, line, { "2xx", "3xx" }, opts)
-end
-
---- Sends a line without reading anything (the connection's `send`).
-function Session:send(line)
-  return self.conn:send(line)
-end
-
---- Reads a reply and checks it (the connection's `expect`).
-function Session:expect(spec, timeout)
-  return self.conn:expect(spec, timeout)
-end
-
---- Reads a reply without checking it.
-function Session:read_reply(timeout)
-  return self.conn:read_reply(timeout)
-end
-
---- Installs a handler on the connection (see `c:on`).
-function Session:on(spec, fn)
-  self.conn:on(spec, fn)
-  return self
-end
-
---- Closes the connection without QUIT.
-function Session:close()
-  return self.conn:close()
+function Session:command(line, opts)
+  return run(self, line, { "2xx", "3xx" }, session.command_options(opts, "smtp"))
 end
 
 return M

@@ -360,7 +360,10 @@ TlsFacts collect_facts(SSL* ssl) {
     return f;
   }
   f.verified = result == X509_V_OK;
-  if (!f.verified) f.verify_error = X509_verify_cert_error_string(result);
+  if (!f.verified) {
+    f.verify_error = X509_verify_cert_error_string(result);
+    f.verify_code = result;
+  }
   f.has_peer_cert = true;
   f.subject = name_text(X509_get_subject_name(cert.get()));
   f.issuer = name_text(X509_get_issuer_name(cert.get()));
@@ -402,6 +405,38 @@ TlsFacts collect_facts(SSL* ssl) {
   PEM_write_bio_X509(bio.get(), cert.get());
   f.pem = bio_text(bio.get());
   return f;
+}
+
+std::string verify_advice(const TlsFacts& f, const std::string& checked) {
+  const std::string relax = "to go on anyway pass verify=false";
+  if (f.verify_code == X509_V_ERR_HOSTNAME_MISMATCH ||
+      f.verify_code == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+    std::string names;
+    std::string first;
+    for (const std::string& san : f.sans) {
+      std::string n = san.substr(san.find(':') + 1);
+      if (first.empty()) first = n;
+      names += (names.empty() ? "" : ", ") + n;
+    }
+    if (names.empty()) names = "no subject alternative name (subject " + f.subject + ")";
+    std::string s = "The certificate names " + names;
+    if (!checked.empty()) s += ", not " + checked;
+    s += ". If the server is meant to be reached under one of those names, pass sni=" +
+         (first.empty() ? std::string("NAME") : first) + " (the name to ask for and check); " +
+         relax + "; a certificate from a private CA also needs ca=FILE.";
+    return s;
+  }
+  if (f.verify_code == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ||
+      f.verify_code == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
+      f.verify_code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+      f.verify_code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
+      f.verify_code == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE) {
+    return "Its issuer (" + f.issuer +
+           ") is not among the trusted CAs: for a private CA pass ca=FILE (that CA's "
+           "certificate, PEM); " +
+           relax + ".";
+  }
+  return "To " + relax.substr(3) + "; to trust its issuer pass ca=FILE.";
 }
 
 }  // namespace parley::net

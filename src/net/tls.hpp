@@ -32,6 +32,7 @@ struct TlsFacts {
   std::string cipher;
   bool verified = false;
   std::string verify_error;  ///< why it was not verified
+  long verify_code = 0;      ///< OpenSSL's X509_V_ERR_* code of verify_error (0: none)
   std::string sni;
   std::string alpn;
   bool has_peer_cert = false;
@@ -65,6 +66,11 @@ std::shared_ptr<ssl::context> make_server_context(const std::string& cert_file,
 void prepare_client(SSL* ssl, const ClientTlsOptions& options);
 
 TlsFacts collect_facts(SSL* ssl);
+
+/// What a person can do about a certificate that failed the check, for error messages: for a
+/// name mismatch the names the certificate carries and `sni=`, for an unknown issuer `ca=`,
+/// and `verify=false` in every case. `checked` is the name or address that was checked.
+std::string verify_advice(const TlsFacts& facts, const std::string& checked);
 
 /// True when `host` is an IPv4 or IPv6 literal.
 bool is_ip_literal(const std::string& host);

@@ -353,7 +353,8 @@ void read_tls_options(lua_State* L, int idx, net::ClientTlsOptions& o) {
 
 }  // namespace
 
-std::string settle_handshake(ScriptConn& conn, const net::Outcome& o, double timeout, bool check) {
+std::string settle_handshake(ScriptConn& conn, const net::Outcome& o, double timeout, bool check,
+                             const std::string& checked) {
   if (o.end != net::End::done) {
     std::string why = o.end == net::End::timeout
                           ? "it did not finish within " + seconds_text(timeout) + " s"
@@ -369,8 +370,7 @@ std::string settle_handshake(ScriptConn& conn, const net::Outcome& o, double tim
   if (!check || f.verified) return {};
   conn.net->close();
   return "the certificate of " + conn.label + " did not pass the check: " + f.verify_error +
-         " (subject " + f.subject + ", issuer " + f.issuer +
-         "). To go on anyway pass verify=false; to trust its issuer pass ca=FILE.";
+         " (subject " + f.subject + ", issuer " + f.issuer + "). " + net::verify_advice(f, checked);
 }
 
 std::string describe_handshake(const net::TlsFacts& f, bool checked) {
@@ -471,7 +471,8 @@ int l_starttls(lua_State* L) {
   c.net->handshake(ctx, c.server_role ? nullptr : client.get(), deadline_after(timeout),
                    [conn, client, task, &engine, timeout](const net::Outcome& o) {
                      bool check = client->verify && !conn->server_role;
-                     std::string failure = settle_handshake(*conn, o, timeout, check);
+                     const std::string& name = client->sni.empty() ? client->host : client->sni;
+                     std::string failure = settle_handshake(*conn, o, timeout, check, name);
                      engine.wake(task, [conn, failure](lua_State* co) {
                        lua_pushboolean(co, failure.empty() ? 1 : 0);
                        if (failure.empty()) {

@@ -102,9 +102,10 @@ void handshake_then_wake(Engine& engine, int task, std::shared_ptr<ScriptConn> c
                          std::shared_ptr<net::ssl::context> ctx,
                          const net::ClientTlsOptions* client, double timeout) {
   bool check = client != nullptr && client->verify;
+  std::string name = client == nullptr ? "" : client->sni.empty() ? client->host : client->sni;
   conn->net->handshake(std::move(ctx), client, deadline_after(timeout),
-                       [conn, task, &engine, timeout, check](const net::Outcome& o) {
-                         std::string failure = settle_handshake(*conn, o, timeout, check);
+                       [conn, task, &engine, timeout, check, name](const net::Outcome& o) {
+                         std::string failure = settle_handshake(*conn, o, timeout, check, name);
                          engine.wake(task, [conn, failure](lua_State* co) {
                            lua_pushboolean(co, failure.empty() ? 1 : 0);
                            if (failure.empty()) {

@@ -58,8 +58,9 @@ void push_facts(lua_State* L, const net::TlsFacts& facts);
 /// Settles a finished handshake: on success records c.tls and notes it in the transcript.
 /// Returns why the conversation cannot go on (the handshake failed, or `check` asked for a
 /// certificate check that failed; the connection is closed then), or "" when all is well.
+/// `checked` is the name or address the certificate was checked against (for the advice).
 std::string settle_handshake(ScriptConn& conn, const net::Outcome& outcome, double timeout,
-                             bool check);
+                             bool check, const std::string& checked);
 /// One line summing up a handshake for the transcript.
 std::string describe_handshake(const net::TlsFacts& facts, bool checked);
 

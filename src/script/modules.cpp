@@ -59,7 +59,17 @@ void install_searcher(lua_State* L) {
   }
   lua_pushcfunction(L, protect<search>);
   lua_rawseti(L, -2, 2);
-  lua_pop(L, 2);
+  lua_pop(L, 1);
+  // package.parley_modules: the names of the modules compiled in, for "module not found".
+  lua_newtable(L);
+  lua_Integer i = 0;
+  for (const auto& file : embedded::files()) {
+    if (file.name.rfind("parley", 0) != 0) continue;
+    lua_pushlstring(L, file.name.data(), file.name.size());
+    lua_rawseti(L, -2, ++i);
+  }
+  lua_setfield(L, -2, "parley_modules");
+  lua_pop(L, 1);
 }
 
 }  // namespace parley::script

@@ -1,11 +1,15 @@
 -- tls_hostname_mismatch.lua: the certificate is trusted (ca_pem) but made for localhost and
--- 127.0.0.1; asking for sni="wrong.example" must fail the name check with exit 3. First
--- through pcall on STARTTLS, then for real with implicit TLS.
+-- 127.0.0.1; asking for sni="wrong.example" must fail the name check with exit 3, naming the
+-- names the certificate carries and suggesting sni= (and ca=, verify=false). First through
+-- pcall on STARTTLS, then for real with implicit TLS.
 -- exit: 3
 -- args: --timeout 5
 -- stderr: the certificate of 127\.0\.0\.1:[0-9]+ did not pass the check
 -- stderr: verify=false
 -- stderr: hostname mismatch
+-- stderr: The certificate names localhost, 127\.0\.0\.1, ::1, not wrong\.example
+-- stderr: pass sni=localhost
+-- stderr: ca=FILE
 -- stdout: starttls name check refused
 -- within: 6
 

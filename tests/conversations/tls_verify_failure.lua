@@ -6,6 +6,7 @@
 -- stderr: tls_verify_failure\.lua:[0-9]+: the certificate of 127\.0\.0\.1:[0-9]+ did not pass the check
 -- stderr: verify=false
 -- stderr: ca=FILE
+-- stderr: Its issuer \(.*\) is not among the trusted CAs: for a private CA pass ca=FILE
 -- within: 6
 
 local srv = listen { host = "127.0.0.1", port = 0, tls = true }

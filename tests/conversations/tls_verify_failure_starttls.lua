@@ -3,7 +3,7 @@
 -- connection is closed.
 -- exit: 3
 -- args: --timeout 5
--- stderr: tls_verify_failure_starttls\.lua:[0-9]+: the certificate of 127\.0\.0\.1:[0-9]+ did not pass the check: .*To go on anyway pass verify=false; to trust its issuer pass ca=FILE
+-- stderr: tls_verify_failure_starttls\.lua:[0-9]+: the certificate of 127\.0\.0\.1:[0-9]+ did not pass the check: .*not among the trusted CAs: for a private CA pass ca=FILE .*; to go on anyway pass verify=false
 -- within: 6
 
 local srv = listen { host = "127.0.0.1", port = 0, tls = "starttls" }

@@ -62,6 +62,24 @@ assert q["captures"]["queue_id"].startswith("Q"), q
 assert all({"file", "name", "status", "seconds", "captures"} <= set(c) for c in cases)
 PY
 
+# A test's print (and io.write) never enters the JSON Lines or TAP stream: it goes to stderr.
+"$parley" test --timeout 5 --json "$here/printing" >"$work/pjson" 2>"$work/pjson.err"
+check "JSON with prints: every stdout line is JSON" python3 - "$work/pjson" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert lines[-1]["summary"] and lines[-1]["total"] == 2, lines[-1]
+PY
+check "JSON with prints: prints on stderr" has "$work/pjson.err" "print from a passing case.42"
+check "JSON with prints: io.write on stderr" has "$work/pjson.err" "io.write from a case"
+"$parley" test --timeout 5 --tap "$here/printing" >"$work/ptap" 2>"$work/ptap.err"
+check "TAP with prints: no print on stdout" hasnt "$work/ptap" "print from|plain print|io.write"
+check "TAP with prints: only TAP lines" python3 - "$work/ptap" <<'PY'
+import re, sys
+for line in open(sys.argv[1]):
+    assert re.match(r"^(TAP version 13|1\.\.\d+|(not )?ok \d+ - .*|  .*|  ---|  \.\.\.)$", line.rstrip("\n")), line
+PY
+check "TAP with prints: prints on stderr" has "$work/ptap.err" "print from a failing case"
+
 # JUnit: valid XML, counts, properties, system-out, and a broken file as an <error> case.
 "$parley" test --timeout 1 --junit "$work/junit.xml" "$here/suite" "$here/broken" >/dev/null 2>&1
 check "exit 2 with a syntax error" test $? -eq 2
