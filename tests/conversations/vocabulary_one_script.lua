@@ -9,6 +9,7 @@
 -- stdout: pop3: the vocabulary holds
 -- stdout: imap: the vocabulary holds
 -- stdout: old spellings work
+-- stdout: mock option names agree
 -- within: 30
 
 local users = { alice = "secret" }
@@ -109,3 +110,17 @@ assert(p.caps == nil, "capa=false still skips CAPA")
 p:quit()
 pmock:stop()
 print("old spellings work")
+
+-- The mocks take the same option names: `capabilities` (SMTP also `extensions`) and
+-- `advertise_starttls` (POP3 also `advertise_stls`).
+local m1 = require("parley.mock.smtp").start { capabilities = { "PIPELINING", "SIZE 1000" } }
+s = require("parley.smtp").connect { port = m1.port, helo = "me" }
+assert(s.caps.SIZE == 1000 and not s.caps.STARTTLS, "smtp mock: capabilities=")
+s:quit()
+m1:stop()
+local m2 = require("parley.mock.pop3").start { tls = "starttls", advertise_starttls = false }
+p = require("parley.pop3").connect { port = m2.port }
+assert(not p:capabilities().STLS, "pop3 mock: advertise_starttls=false")
+p:quit()
+m2:stop()
+print("mock option names agree")

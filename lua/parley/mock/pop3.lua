@@ -10,7 +10,8 @@
 --
 -- Options besides those of every mock (see `parley.mock.server`): `capabilities` (a list
 -- replacing the CAPA lines, or a function `fn(list, session)` returning it),
--- `advertise_stls` (false: do not list STLS although it works), `require_tls` (no login
+-- `advertise_stls` or `advertise_starttls` (false: do not list STLS although it works),
+-- `require_tls` (no login
 -- before STLS). Hook keys: `greeting` and every command.
 -- @module parley.mock.pop3
 
@@ -37,7 +38,9 @@ local function capabilities(s)
     list[#list + 1] = "USER"
     list[#list + 1] = "SASL " .. table.concat(base.MECHANISMS, " ")
   end
-  if srv.tls == "starttls" and not s:is_tls() and opts.advertise_stls ~= false then
+  local advertise = opts.advertise_stls
+  if advertise == nil then advertise = opts.advertise_starttls end  -- the other mocks' name
+  if srv.tls == "starttls" and not s:is_tls() and advertise ~= false then
     list[#list + 1] = "STLS"
   end
   list[#list + 1] = "IMPLEMENTATION parley-mock"

@@ -15,7 +15,8 @@
 -- each user is accepted into the store, other recipients are refused with 550 5.1.1.
 --
 -- Options besides those of every mock (see `parley.mock.server`): `extensions` (a list of EHLO
--- keywords replacing the default, or a function `fn(list, session)` returning the list),
+-- keywords replacing the default, or a function `fn(list, session)` returning the list; also
+-- named `capabilities`, as in the other mocks),
 -- `advertise_starttls` (false: do not list STARTTLS although it works), `auth_required`
 -- (MAIL needs AUTH first), `require_tls` (everything but EHLO/HELO/STARTTLS/NOOP/RSET/QUIT
 -- needs TLS first), `max_size` (bytes of a message, DATA or all its BDAT chunks, default
@@ -74,10 +75,12 @@ local function extensions(s)
   for _, e in ipairs { "ENHANCEDSTATUSCODES", "8BITMIME", "CHUNKING", "SMTPUTF8" } do
     list[#list + 1] = e
   end
-  if type(opts.extensions) == "table" then
-    list = opts.extensions
-  elseif type(opts.extensions) == "function" then
-    list = opts.extensions(list, s) or list
+  local ext = opts.extensions
+  if ext == nil then ext = opts.capabilities end  -- the name the POP3 and IMAP mocks use
+  if type(ext) == "table" then
+    list = ext
+  elseif type(ext) == "function" then
+    list = ext(list, s) or list
   end
   return list
 end
