@@ -12,7 +12,9 @@ local port = checks.port("imap", 143)
 
 -- A session read with IMAP's own framing (tags, untagged data, literals).
 local function open()
-  local s = checks.plain(host, port, function() return imap.connect { host = host, port = port, timeout = checks.wait() } end)
+  local s = checks.plain(host, port, function()
+    return imap.connect { host = host, port = port, timeout = checks.wait() }
+  end)
   if s.greeting.status == "PREAUTH" then
     fail("the server logs clients in without credentials (PREAUTH): " .. s.greeting.text)
   end

@@ -11,7 +11,9 @@ local host = checks.host("pop3")
 local port = checks.port("pop3", 110)
 
 local function session()
-  return checks.plain(host, port, function() return pop3.connect { host = host, port = port, timeout = checks.wait() } end)
+  return checks.plain(host, port, function()
+    return pop3.connect { host = host, port = port, timeout = checks.wait() }
+  end)
 end
 
 test("capabilities are sane and STLS is offered", function()
