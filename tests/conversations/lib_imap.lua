@@ -264,7 +264,8 @@ do
   r = s:append("INBOX", { from = "a@example.net", to = "b@example.net", subject = "built", body = "x" })
   check(not st.nonsync and r.appenduid.uid == 104 and st.appended:find("Subject: built"), "append sync")
   -- IDLE: the keep-alive is not news, EXISTS is
-  local got = s:idle(5)
+  local got, _, woke = s:idle(5)
+  check(woke == "news", "IDLE says it woke on news: " .. tostring(woke))
   local types = {}
   for _, x in ipairs(got) do types[#types + 1] = x.type .. (x.number and (" " .. x.number) or "") end
   check(table.concat(types, ",") == "OK,EXISTS 4,RECENT 1" and s.mailbox.exists == 4, table.concat(types, ","))
