@@ -15,7 +15,8 @@ local docs = "../../docs/"
 
 -- Modules whose functions are for parley itself, not for scripts (documented as such in
 -- docs/README.md): parley.core (expect and on, installed on connections), parley.json (the
--- reports of parley test), parley.testrun (parley test), parley.mock.* (parley serve).
+-- reports of parley test), parley.testrun (parley test), parley.transcript (parley run
+-- TRANSCRIPT), parley.mock.* (parley serve).
 local PUBLIC = { "smtp", "pop3", "imap", "sasl", "mime", "codes", "crypto", "checks", "load",
                  "session", "dial" }
 local SESSIONS = { smtp = true, pop3 = true, imap = true }
