@@ -455,7 +455,7 @@ function Shell:script()
       session()
     elseif e.t == "cmd" then
       if self.proto == "smtp" then
-        add("s:command(%s, %s)", q(e.line), e.code and tostring(e.code) or "nil")
+        add("s:command(%s, { expect = %s })", q(e.line), e.code and tostring(e.code) or "nil")
       elseif self.proto == "pop3" then
         add("s:command(%s, { expect = %s%s })", q(e.line), q(e.status or "+OK"),
           e.block and ", block = true" or "")
@@ -483,7 +483,7 @@ function Shell:script()
     elseif e.t == "starttls" then
       if self.proto == "imap" then add("s:command(\"STARTTLS\")")
       elseif self.proto == "pop3" then add("s:command(\"STLS\")")
-      else add("s:command(\"STARTTLS\", 220)") end
+      else add("s:command(\"STARTTLS\", { expect = 220 })") end
       add("c:starttls%s", tls_opts)
     elseif e.t == "auth" then
       local call = self.proto == "imap" and "authenticate" or "auth"
