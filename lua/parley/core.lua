@@ -264,7 +264,7 @@ end
 --- require, with a short message for a module that does not exist: the modules parley has
 -- (and the closest name) instead of every path searched.
 local raw_require = require
-function require(name)
+local function parley_require(name)
   local loaded = package.loaded[name]
   if loaded ~= nil then return loaded end
   local ok, mod, extra = pcall(raw_require, name)
@@ -280,11 +280,11 @@ function require(name)
         names[#names + 1] = n
       end
     end
-    for _, n in ipairs(package.parley_modules or {}) do add(n) end
+    for _, n in ipairs(rawget(package, "parley_modules") or {}) do add(n) end
     for n in pairs(package.preload) do add(n) end
     for n in pairs(package.loaded) do add(n) end
     table.sort(names)
-    local near = require("parley.session").suggest(name, names)
+    local near = raw_require("parley.session").suggest(name, names)
     error("module '" .. name .. "' not found" .. (near and ("; did you mean '" .. near .. "'?") or "") ..
       "\n  parley's modules: " .. table.concat(names, ", ") ..
       (parley.options.verbose and ("\n" .. mod) or
@@ -292,6 +292,7 @@ function require(name)
   end
   error(mod, 0)
 end
+rawset(_G, "require", parley_require)
 
 --- step(name, fn, ...): runs `fn(...)` as a named step of the conversation and returns its
 -- results. `parley load` reports each step's latency; elsewhere it just calls `fn` (see

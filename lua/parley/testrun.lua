@@ -315,12 +315,12 @@ function M.main(cfg)
   if cfg.format == "tap" or cfg.format == "json" then
     -- stdout carries the report alone: what tests print (print, io.write) goes to stderr.
     local write = io.stderr
-    function print(...)
+    rawset(_G, "print", function(...)
       local n = select("#", ...)
       local parts = {}
       for i = 1, n do parts[i] = parley.mask(tostring((select(i, ...)))) end
       write:write(table.concat(parts, "\t", 1, n), "\n")
-    end
+    end)
     io.output(io.stderr)
   end
   if cfg.format == "tap" then out:write("TAP version 13\n") end

@@ -11,7 +11,7 @@ local s = require("parley.imap").connect { port = m.port }
 s:login("alice", "pw")
 s:select("INBOX")
 
-local got, r, woke = s:idle(0.3)
+local _, r, woke = s:idle(0.3)
 assert(woke == "timeout" and r.status == "OK", "quiet mailbox: " .. tostring(woke))
 print("quiet: " .. woke)
 
@@ -20,7 +20,7 @@ spawn(function()
   store:deliver("alice", "Subject: new\r\n\r\nhi\r\n")
 end)
 local started = os.time()
-got, r, woke = s:idle(8)
+_, _, woke = s:idle(8)
 assert(woke == "news", "a delivery wakes IDLE: " .. tostring(woke) .. " after " .. (os.time() - started) .. " s")
 assert(os.time() - started < 5, "woke early, not at the end of the time")
 print("delivered: " .. woke)
