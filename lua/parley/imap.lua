@@ -69,7 +69,7 @@ local function part(kind, value)
 end
 
 local function no_ctl(v, what)
-  if parley.reveal(v):find("[%z\r\n]") then
+  if tostring(v):find("[%z\r\n]") then
     misuse("imap: " .. what .. " " .. string.format("%q", parley.mask(tostring(v)):sub(1, 60)) ..
       " holds a CR, LF or NUL (it would end the command line); refused")
   end
@@ -124,15 +124,15 @@ local function encode(v, out, allow_atom)
       out[#out + 1] = { text = v.value }
       return
     end
-    local form = v.kind == "literal" and "literal" or string_form(parley.reveal(v.value), false)
+    local form = v.kind == "literal" and "literal" or string_form(tostring(v.value), false)
     return encode_string(v.value, form, out)
   end
   if v == NIL then
     out[#out + 1] = { text = "NIL" }
   elseif type(v) == "number" then
     out[#out + 1] = { text = tostring(math.tointeger(v) or v) }
-  elseif type(v) == "string" or parley.is_secret(v) then
-    encode_string(v, string_form(parley.reveal(v), allow_atom and not parley.is_secret(v)), out)
+  elseif type(v) == "string" then
+    encode_string(v, string_form(v, allow_atom and not parley.is_secret(v)), out)
   elseif type(v) == "table" and mt == nil then
     out[#out + 1] = { text = "(" }
     for i, x in ipairs(v) do
@@ -151,8 +151,10 @@ encode_string = function(v, form, out)
   elseif form == "atom" then
     out[#out + 1] = { text = v }
   else
-    local q = quote(parley.reveal(v))
-    if parley.is_secret(v) then q = parley.secret(q) end
+    v = tostring(v)
+    local q = quote(v)
+    -- The quoted form of a secret holding " or \ differs from it: registered too.
+    if #q ~= #v + 2 and parley.is_secret(v) then parley.derived(q:sub(2, -2)) end
     out[#out + 1] = { text = q }
   end
 end
@@ -469,8 +471,8 @@ function Session:login(user, password, opts)
     parley.raise(3, "security", "LOGIN: " .. self.conn.peer .. " advertises LOGINDISABLED " ..
       "(it wants TLS first, see starttls); the password was not sent")
   end
-  local pw = parley.is_secret(password) and password or parley.secret(tostring(password))
-  local name = parley.is_secret(user) and user or tostring(user)
+  local pw = parley.secret(tostring(password))
+  local name = tostring(user)
   local r = run(self, { "LOGIN", M.quoted(name), M.quoted(pw) },
     { expect = opts.expect, timeout = opts.timeout, what = "LOGIN " .. tostring(user) })
   after_login(self, r)
@@ -656,7 +658,9 @@ end
 function Session:append(name, message, opts)
   opts = opts or {}
   if type(message) == "table" then message = require("parley.mime").build(message) end
-  message = parley.reveal(message)
+  if type(message) ~= "string" then
+    misuse("append: the message must be a string or a table for parley.mime.build")
+  end
   if message:find("\r[^\n]") or message:sub(-1) == "\r" then misuse("append: the message holds a bare CR") end
   message = message:gsub("\r?\n", "\r\n")
   local cmd = { "APPEND", mailbox(self, name) }

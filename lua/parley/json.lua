@@ -78,8 +78,8 @@ encode = function(v, seen)
 end
 
 --- Encodes a Lua value as JSON text (one line).
--- Strings that are not valid UTF-8 are repaired; other values (functions, secrets) become
--- their tostring() as a string, so a secret stays masked.
+-- Strings that are not valid UTF-8 are repaired; other values (functions, tables with a
+-- metatable) become their tostring() as a string.
 function M.encode(value)
   return encode(value, {})
 end

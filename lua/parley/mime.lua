@@ -202,7 +202,7 @@ local function attachment(a)
     "Content-Transfer-Encoding: base64",
     "Content-Disposition: " .. (a.disposition or "attachment") .. "; " .. filename_param(name),
   }
-  return table.concat(h, "\r\n") .. "\r\n\r\n" .. M.b64_lines(parley.reveal(a.data))
+  return table.concat(h, "\r\n") .. "\r\n\r\n" .. M.b64_lines(a.data)
 end
 
 local function multipart(msg)

@@ -96,8 +96,8 @@ local function number(n, what)
 end
 
 local function argument(v, what)
-  if not parley.is_secret(v) then v = tostring(v) end
-  if parley.reveal(v):find("%c") then misuse(what .. ": the argument holds a CR, LF or other control character; refused") end
+  v = tostring(v)
+  if v:find("%c") then misuse(what .. ": the argument holds a CR, LF or other control character; refused") end
   return v
 end
 
@@ -224,8 +224,8 @@ end
 --- PASS: the password (shown as **** in transcripts).
 function Session:pass(password, opts)
   if password == nil then misuse("PASS: no password given") end
-  local p = parley.is_secret(password) and password or parley.secret(argument(password, "PASS"))
-  if parley.reveal(p):find("[\r\n]") then misuse("PASS: the password holds a CR or LF; refused") end
+  local p = parley.secret(tostring(password))
+  if p:find("[\r\n]") then misuse("PASS: the password holds a CR or LF; refused") end
   return run(self, "PASS " .. p, with_what(opts, "PASS ****"))
 end
 
@@ -245,7 +245,7 @@ function Session:apop(name, password, opts)
   if not self.apop_stamp then
     parley.raise(1, "expect", "APOP: the greeting of " .. self.conn.peer .. " has no <timestamp>, so APOP is not offered")
   end
-  local digest = crypto.hex(crypto.digest("md5", self.apop_stamp .. parley.secret(parley.reveal(password))))
+  local digest = crypto.hex(crypto.digest("md5", self.apop_stamp .. parley.secret(tostring(password))))
   local r = run(self, "APOP " .. argument(name, "APOP") .. " " .. digest,
     with_what(opts, "APOP " .. tostring(name) .. " ****"))
   if r.status == "+OK" then self.authenticated = true end

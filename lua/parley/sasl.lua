@@ -6,13 +6,14 @@
 -- (base64-encoding it itself). When the server reports success it calls `m:finish()`, which
 -- for SCRAM insists that the server proved it knows the password.
 --
--- Passwords and tokens are turned into secrets (see `secret`), and so is everything derived
--- from them, so transcripts show `****` instead of credentials.
+-- Passwords and tokens are registered as secrets (see `secret`: they stay plain strings), and
+-- so is every encoding computed from them (parley.crypto registers what it derives from a
+-- secret), so transcripts show `****` instead of credentials while the wire gets the real bytes.
 --
 --     local sasl = require "parley.sasl"
 --     local m = sasl.start("SCRAM-SHA-256", "alice", secret(args.password))
 --     local first = m:initial()                 -- "n,,n=alice,r=..."
---     local final = assert(m:step(server_first)) -- "c=biws,r=...,p=..." (a secret)
+--     local final = assert(m:step(server_first)) -- "c=biws,r=...,p=..." (p= is masked)
 --     assert(m:step(server_final))               -- checks v=, returns ""
 --     assert(m:finish())
 --
@@ -30,19 +31,15 @@ M.mechanisms = { "SCRAM-SHA-256", "SCRAM-SHA-1", "CRAM-MD5", "PLAIN", "LOGIN", "
 --- Highest iteration count accepted from a SCRAM server (pbkdf2 runs on the event loop).
 M.MAX_SCRAM_ITERATIONS = 1000000
 
-local reveal = parley.reveal
-
--- A value as a secret (strings become secrets; secrets stay as they are).
+-- A value as a string registered as a secret.
 local function as_secret(v)
   if v == nil then return nil end
-  if parley.is_secret(v) then return v end
   return parley.secret(tostring(v))
 end
 
 local function check_text(what, v)
   if v == nil then return end
-  local s = reveal(v)
-  if s:find("%z") then
+  if tostring(v):find("%z") then
     parley.raise(2, "script", "sasl: the " .. what .. " holds a NUL byte")
   end
 end
@@ -53,7 +50,7 @@ Mech.__index = Mech
 --- The initial response, or nil when the mechanism starts with a server challenge.
 -- Calling it tells the object that the response went out with the command; a protocol that
 -- cannot send it there (IMAP without SASL-IR) instead calls `step("")` first and gets it then.
--- @return string or secret, or nil
+-- @return string, or nil
 function Mech:initial()
   if self._initial == nil then return nil end
   self.initial_sent = true
@@ -66,7 +63,7 @@ function Mech:has_initial()
 end
 
 --- Answers one server challenge (raw bytes, already base64-decoded).
--- @return the response (string or secret), or nil, a message and a kind ("protocol" for a
+-- @return the response (a string), or nil, a message and a kind ("protocol" for a
 --   malformed challenge, "security" for a server that failed to prove itself)
 function Mech:step(challenge)
   challenge = challenge or ""
@@ -144,8 +141,8 @@ end
 
 local function scram_initial(m)
   m.cnonce = m.opts.nonce or (crypto.b64encode(crypto.random(18)))
-  local name = saslname(reveal(m.user))
-  if parley.is_secret(m.user) then name = parley.secret(name) end
+  local name = saslname(m.user)
+  if name ~= m.user and parley.is_secret(m.user) then parley.derived(name) end
   m.client_first_bare = "n=" .. name .. ",r=" .. m.cnonce
   return gs2_header(m) .. m.client_first_bare
 end
@@ -194,7 +191,7 @@ local function scram_final(m, server_first)
   local signature = crypto.hmac(h, stored_key, auth_message)
   local proof = crypto.xor(client_key, signature)
   local server_key = crypto.hmac(h, salted, "Server Key")
-  m.server_signature = reveal(crypto.b64encode(crypto.hmac(h, server_key, auth_message)))
+  m.server_signature = crypto.b64encode(crypto.hmac(h, server_key, auth_message))
   return without_proof .. ",p=" .. crypto.b64encode(proof)
 end
 
@@ -271,7 +268,7 @@ end
 -- @param mech mechanism name (case-insensitive): PLAIN, LOGIN, CRAM-MD5, XOAUTH2,
 --   SCRAM-SHA-256, SCRAM-SHA-1, EXTERNAL, ANONYMOUS
 -- @param user user name (for XOAUTH2 the account; for ANONYMOUS the trace text)
--- @param pass password (or the OAuth bearer token for XOAUTH2); made a secret
+-- @param pass password (or the OAuth bearer token for XOAUTH2); registered as a secret
 -- @param opts optional `{authzid=, nonce=, max_iterations=}` (nonce: a fixed SCRAM client
 --   nonce, for tests)
 -- @return the mechanism object (`initial`, `step`, `finish`, fields `name`, `done`, `verified`)

@@ -107,7 +107,7 @@ end
 -- Sends `line`, then checks the reply.
 local function run(s, line, default, opts)
   opts = opts or {}
-  s.conn.last_command = parley.reveal(line):match("^(%S+)") or line
+  s.conn.last_command = line:match("^(%S+)") or line
   s.conn:send(line)
   local spec = opts.expect
   if spec == nil then spec = default end
@@ -181,7 +181,6 @@ end
 
 -- The message as it goes on the wire: CRLF line ends, a final CRLF; a bare CR is refused.
 local function normalise(text, what)
-  text = parley.reveal(text)
   local cr = text:find("\r[^\n]") or (text:sub(-1) == "\r" and #text)
   if cr then
     misuse(what .. ": the message holds a bare CR at byte " .. cr ..
@@ -206,7 +205,7 @@ local function message_text(s, msg, what)
     if t.from == nil and s.envelope.from and s.envelope.from ~= "" then t.from = s.envelope.from end
     if t.to == nil and #s.envelope.rcpts > 0 then t.to = s.envelope.rcpts end
     msg = mime.build(t)
-  elseif type(msg) ~= "string" and not parley.is_secret(msg) then
+  elseif type(msg) ~= "string" then
     misuse(what .. ": the message must be a string or a table for parley.mime.build")
   end
   return normalise(msg, what)
@@ -466,7 +465,7 @@ local function auth_step(s, m, r)
 end
 
 --- AUTH (RFC 4954) with a SASL mechanism from parley.sasl.
--- Credentials stay secrets: the transcript shows `****`. SCRAM checks the server's signature
+-- Credentials are registered secrets: the transcript shows `****`. SCRAM checks the signature
 -- (a server that cannot prove it knows the password fails with exit 3).
 -- @param mech PLAIN, LOGIN, CRAM-MD5, XOAUTH2, SCRAM-SHA-256, ...; nil picks the strongest
 --   mechanism both sides speak

@@ -325,6 +325,11 @@ function M.main(cfg)
   end
   if cfg.format == "tap" then out:write("TAP version 13\n") end
   local function report(r)
+    -- What a case shows (its message, a server's reply quoted in it, its captures) is masked
+    -- once here, for every format; the transcript lines were masked as they were taken.
+    r.name = parley.mask(r.name)
+    if r.message ~= nil then r.message = parley.mask(tostring(r.message)) end
+    for k, v in pairs(r.captures) do r.captures[k] = parley.mask(v) end
     results[#results + 1] = r
     if cfg.fail_fast and (r.status == "fail" or r.status == "error" or r.status == "timeout") then
       cfg.stop = true

@@ -40,29 +40,79 @@ std::string printable(std::string_view data, std::size_t max) {
 Transcript::Transcript(TranscriptOptions options)
     : options_(options), start_(std::chrono::steady_clock::now()) {}
 
-void Transcript::add_secret(std::string value) {
+void Transcript::insert(std::string value, std::uint64_t derived) {
   if (value.empty()) return;
-  if (std::find(secrets_.begin(), secrets_.end(), value) != secrets_.end()) return;
-  secrets_.push_back(std::move(value));
-  // Longest first, so that a secret containing another is masked whole.
-  std::sort(secrets_.begin(), secrets_.end(),
-            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  if (known_.count(value) != 0) {
+    if (derived != 0) return;
+    // A derived form registered again by the script is now a secret of its own: kept for good.
+    for (auto& s : secrets_) {
+      if (s.value == value && s.derived != 0) {
+        s.derived = 0;
+        --derived_count_;
+      }
+    }
+    return;
+  }
+  known_.insert(value);
+  auto at = std::find_if(secrets_.begin(), secrets_.end(),
+                         [&](const Secret& s) { return s.value.size() < value.size(); });
+  secrets_.insert(at, Secret{std::move(value), derived});
+  if (derived == 0) return;
+  if (++derived_count_ <= kMaxDerived) return;
+  auto oldest = secrets_.end();
+  for (auto it = secrets_.begin(); it != secrets_.end(); ++it) {
+    if (it->derived != 0 && (oldest == secrets_.end() || it->derived < oldest->derived))
+      oldest = it;
+  }
+  known_.erase(oldest->value);
+  secrets_.erase(oldest);
+  --derived_count_;
 }
 
-std::string Transcript::mask(std::string_view text) const {
+void Transcript::add_secret(std::string value) {
+  if (!value.empty() && value.size() < kShortSecret && !warned_short_ && !options_.show_secrets) {
+    warned_short_ = true;
+    warn("a secret of " + std::to_string(value.size()) + " byte" + (value.size() == 1 ? "" : "s") +
+         " is too short to mask everywhere: it shows as **** only in what parley sends, not in "
+         "what servers say (secrets of " +
+         std::to_string(kShortSecret) + " bytes or more are masked everywhere)");
+  }
+  insert(std::move(value), 0);
+}
+
+void Transcript::add_derived(std::string value) {
+  insert(std::move(value), ++derived_seq_);
+}
+
+bool Transcript::is_secret(std::string_view value) const {
+  return !secrets_.empty() && known_.count(std::string(value)) != 0;
+}
+
+bool Transcript::holds_secret(std::string_view text) const {
+  // Credentials and their encodings are small: a megabyte attachment is not searched.
+  if (text.size() > 64 * 1024) return false;
+  for (const auto& s : secrets_) {
+    if (text.find(s.value) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
+std::string Transcript::mask(std::string_view text, bool sent) const {
   std::string out(text);
   if (options_.show_secrets) return out;
   for (const auto& s : secrets_) {
+    if (!sent && s.value.size() < kShortSecret) continue;
     std::size_t pos = 0;
-    while ((pos = out.find(s, pos)) != std::string::npos) {
-      out.replace(pos, s.size(), kMask);
+    while ((pos = out.find(s.value, pos)) != std::string::npos) {
+      out.replace(pos, s.value.size(), kMask);
       pos += 4;
     }
   }
   return out;
 }
 
-void Transcript::emit(int conn, std::string_view prefix, std::string_view text, const char* color) {
+void Transcript::emit(int conn, std::string_view prefix, std::string_view text, const char* color,
+                      bool sent) {
   std::string stamp;
   if (options_.verbose) {
     double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
@@ -78,7 +128,7 @@ void Transcript::emit(int conn, std::string_view prefix, std::string_view text, 
     tag += std::to_string(conn);
     tag += "] ";
   }
-  std::string body = std::string(prefix) + printable(mask(text));
+  std::string body = std::string(prefix) + printable(mask(text, sent));
   if (tap_) tap_(conn, tag + body);
   if (!options_.enabled) return;
   std::string out = stamp + tag;
@@ -90,22 +140,22 @@ void Transcript::emit(int conn, std::string_view prefix, std::string_view text, 
   std::fflush(options_.out);
 }
 
-void Transcript::line(int conn, Speaker who, bool tls, std::string_view text) {
+void Transcript::line(int conn, Speaker who, bool tls, std::string_view text, bool sent) {
   if (!active()) return;
   const char* prefix = who == Speaker::server ? (tls ? "<~ " : "<- ") : (tls ? " ~> " : " -> ");
-  emit(conn, prefix, text, who == Speaker::server ? kServerColor : kClientColor);
+  emit(conn, prefix, text, who == Speaker::server ? kServerColor : kClientColor, sent);
 }
 
-void Transcript::bytes(int conn, Speaker who, bool tls, std::string_view data) {
+void Transcript::bytes(int conn, Speaker who, bool tls, std::string_view data, bool sent) {
   if (!active()) return;
   while (!data.empty()) {
     std::size_t lf = data.find('\n');
     if (lf == std::string_view::npos) {
-      line(conn, who, tls, std::string(data) + "  [no line end]");
+      line(conn, who, tls, std::string(data) + "  [no line end]", sent);
       return;
     }
     std::size_t len = (lf > 0 && data[lf - 1] == '\r') ? lf - 1 : lf;
-    line(conn, who, tls, data.substr(0, len));
+    line(conn, who, tls, data.substr(0, len), sent);
     data.remove_prefix(lf + 1);
   }
 }

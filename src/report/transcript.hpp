@@ -1,12 +1,15 @@
 // The transcript: what each side said, in the arrows people know from telnet sessions and
-// swaks, with every registered secret masked.
+// swaks, with every registered secret masked. Secrets are plain strings registered here; the
+// masking applies only to text parley shows, never to what it sends.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 namespace parley::report {
@@ -29,15 +32,31 @@ class Transcript {
   const TranscriptOptions& options() const { return options_; }
   void set_options(TranscriptOptions options) { options_ = options; }
 
-  /// Registers a value to be shown as **** wherever it would appear.
-  void add_secret(std::string value);
-  /// `text` with every registered secret replaced (unless --show-secrets).
-  std::string mask(std::string_view text) const;
+  /// Secrets shorter than this are masked only in what parley itself sent (`sent` below):
+  /// masked everywhere, `password=mail` would turn `220 mail.test` into `220 ****.test`.
+  static constexpr std::size_t kShortSecret = 6;
+  /// How many derived forms (encodings computed from secrets) are kept, the oldest forgotten
+  /// first: a long run computes new ones for every conversation (SCRAM proofs).
+  static constexpr std::size_t kMaxDerived = 512;
 
-  /// One protocol line (without its line end) on connection `conn`.
-  void line(int conn, Speaker who, bool tls, std::string_view text);
+  /// Registers a value to be shown as **** wherever it would appear. The first secret too short
+  /// to mask everywhere gets a warning (once).
+  void add_secret(std::string value);
+  /// Registers an encoding computed from a secret (base64, hex, a digest, a quoted form).
+  void add_derived(std::string value);
+  /// Whether `value` itself is registered.
+  bool is_secret(std::string_view value) const;
+  /// Whether `text` holds a registered secret (short ones included).
+  bool holds_secret(std::string_view text) const;
+  /// `text` with every registered secret replaced (unless --show-secrets). `sent`: the text is
+  /// what parley itself sent (a client line, the AUTH exchange), where short secrets are
+  /// masked too.
+  std::string mask(std::string_view text, bool sent = false) const;
+
+  /// One protocol line (without its line end) on connection `conn`; `sent` when parley sent it.
+  void line(int conn, Speaker who, bool tls, std::string_view text, bool sent = false);
   /// Received or sent bytes, split into lines; a missing final line end is marked.
-  void bytes(int conn, Speaker who, bool tls, std::string_view data);
+  void bytes(int conn, Speaker who, bool tls, std::string_view data, bool sent = false);
   /// An event: connect, handshake, close ("=== ...").
   void note(int conn, std::string_view text);
   /// A warning, printed even at -q.
@@ -50,12 +69,23 @@ class Transcript {
   }
 
  private:
-  void emit(int conn, std::string_view prefix, std::string_view text, const char* color);
+  void emit(int conn, std::string_view prefix, std::string_view text, const char* color,
+            bool sent = false);
 
   TranscriptOptions options_;
   bool active() const { return options_.enabled || tap_; }
 
-  std::vector<std::string> secrets_;
+  struct Secret {
+    std::string value;
+    std::uint64_t derived = 0;  ///< 0: registered by the script; else the order of derivation
+  };
+  void insert(std::string value, std::uint64_t derived);
+
+  std::vector<Secret> secrets_;  ///< longest first, so that one holding another is masked whole
+  std::unordered_set<std::string> known_;
+  std::uint64_t derived_seq_ = 0;
+  std::size_t derived_count_ = 0;
+  bool warned_short_ = false;
   std::function<void(int, const std::string&)> tap_;
   std::chrono::steady_clock::time_point start_;
 };

@@ -168,15 +168,23 @@ int l_fail(lua_State* L) {
   raise(L, kFailed, "failed", msg);
 }
 
-// secret(value) -> a value masked wherever it would appear
+// secret(value) -> value itself, a plain string, registered to be masked wherever parley shows
+// text (never in what it sends).
 int l_secret(lua_State* L) {
-  if (is_secret(L, 1)) {
-    lua_settop(L, 1);
-    return 1;
-  }
   size_t len = 0;
   const char* s = check_string(L, 1, &len);
-  push_secret(L, {s, len});
+  Engine::of(L).transcript().add_secret(std::string(s, len));
+  lua_settop(L, 1);
+  return 1;
+}
+
+// parley.derived(value): registers an encoding a library computed from a secret (an IMAP
+// quoted form, a SASL message); returns the value.
+int l_derived(lua_State* L) {
+  size_t len = 0;
+  const char* s = check_string(L, 1, &len);
+  Engine::of(L).transcript().add_derived(std::string(s, len));
+  lua_settop(L, 1);
   return 1;
 }
 
@@ -198,15 +206,18 @@ int l_where(lua_State* L) {
   return 1;
 }
 
-// parley.reveal(v): the bytes of a string or secret (library code that must compute on them).
+// parley.reveal(v): v itself (secrets are plain strings; kept for scripts written before).
 int l_reveal(lua_State* L) {
-  std::string_view v = check_bytes(L, 1);
-  lua_pushlstring(L, v.data(), v.size());
+  check_bytes(L, 1);
+  lua_settop(L, 1);
   return 1;
 }
 
+// parley.is_secret(v): whether the string v is registered (by secret(), args or a library).
 int l_is_secret(lua_State* L) {
-  lua_pushboolean(L, is_secret(L, 1));
+  size_t len = 0;
+  const char* s = lua_type(L, 1) == LUA_TSTRING ? lua_tolstring(L, 1, &len) : nullptr;
+  lua_pushboolean(L, s != nullptr && Engine::of(L).transcript().is_secret({s, len}));
   return 1;
 }
 
@@ -216,11 +227,12 @@ int l_note(lua_State* L) {
   return 0;
 }
 
-// parley.mask(text): text with every registered secret shown as ****.
+// parley.mask(text [, sent]): text with every registered secret shown as ****; `sent`: the text
+// is what parley itself sent, where secrets too short to mask elsewhere are masked too.
 int l_mask(lua_State* L) {
   size_t len = 0;
   const char* s = check_string(L, 1, &len);
-  std::string masked = Engine::of(L).transcript().mask({s, len});
+  std::string masked = Engine::of(L).transcript().mask({s, len}, lua_toboolean(L, 2) != 0);
   lua_pushlstring(L, masked.data(), masked.size());
   return 1;
 }
@@ -269,11 +281,8 @@ bool secret_name(std::string name) {
 void push_args(lua_State* L, Engine& engine) {
   lua_newtable(L);
   for (const auto& [name, value] : engine.options().args) {
-    if (secret_name(name)) {
-      push_secret(L, value);
-    } else {
-      lua_pushlstring(L, value.data(), value.size());
-    }
+    if (secret_name(name)) engine.transcript().add_secret(value);
+    lua_pushlstring(L, value.data(), value.size());
     lua_setfield(L, -2, name.c_str());
   }
 }
@@ -312,6 +321,7 @@ void open_core(lua_State* L) {
                                 {"where", protect<l_where>},
                                 {"reveal", protect<l_reveal>},
                                 {"is_secret", protect<l_is_secret>},
+                                {"derived", protect<l_derived>},
                                 {"note", protect<l_note>},
                                 {"warn", protect<l_warn>},
                                 {"mask", protect<l_mask>},

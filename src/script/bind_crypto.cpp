@@ -1,4 +1,6 @@
-// parley.crypto: the primitives SASL needs, all from OpenSSL. A secret in gives a secret out.
+// parley.crypto: the primitives SASL needs, all from OpenSSL. What is computed from a secret is
+// registered for masking too (derived forms: a PLAIN blob, a hex digest, a SCRAM proof), so that
+// the transcript hides the encodings a library sends as well as the secret itself.
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
@@ -12,13 +14,16 @@ namespace parley::script {
 
 namespace {
 
-// Pushes `value` as a secret when any argument was one, else as a string.
+// Whether an input holds a registered secret (what comes out of it is then registered).
+bool from_secret(lua_State* L, std::string_view a, std::string_view b = {}) {
+  const auto& t = Engine::of(L).transcript();
+  return t.holds_secret(a) || (!b.empty() && t.holds_secret(b));
+}
+
+// Pushes `value`, registered as a derived form when it was computed from a secret.
 int push_result(lua_State* L, const std::string& value, bool secret) {
-  if (secret) {
-    push_secret(L, value);
-  } else {
-    lua_pushlstring(L, value.data(), value.size());
-  }
+  if (secret) Engine::of(L).transcript().add_derived(value);
+  lua_pushlstring(L, value.data(), value.size());
   return 1;
 }
 
@@ -30,8 +35,8 @@ const EVP_MD* check_md(lua_State* L, int idx) {
 }
 
 int l_b64encode(lua_State* L) {
-  bool secret = false;
-  std::string_view in = check_bytes(L, 1, &secret);
+  std::string_view in = check_bytes(L, 1);
+  bool secret = from_secret(L, in);
   std::string out(4 * ((in.size() + 2) / 3), '\0');
   int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                           reinterpret_cast<const unsigned char*>(in.data()),
@@ -42,8 +47,8 @@ int l_b64encode(lua_State* L) {
 
 // Strict: returns nil, message for input that is not base64.
 int l_b64decode(lua_State* L) {
-  bool secret = false;
-  std::string_view in = check_bytes(L, 1, &secret);
+  std::string_view in = check_bytes(L, 1);
+  bool secret = from_secret(L, in);
   std::string clean;
   for (char c : in) {
     if (c != '\r' && c != '\n' && c != ' ') clean += c;
@@ -66,27 +71,30 @@ int l_b64decode(lua_State* L) {
   if (!clean.empty() && clean.back() == '=') ++pad;
   if (clean.size() > 1 && clean[clean.size() - 2] == '=') ++pad;
   out.resize(static_cast<std::size_t>(n) - pad);
+  // A blob that decodes to a secret (a mock reading a client's AUTH PLAIN) is one too.
+  if (!secret && Engine::of(L).transcript().holds_secret(out)) {
+    Engine::of(L).transcript().add_derived(std::string(in));
+  }
   return push_result(L, out, secret);
 }
 
 // hmac(digest, key, data) -> raw bytes
 int l_hmac(lua_State* L) {
   const EVP_MD* md = check_md(L, 1);
-  bool s1 = false, s2 = false;
-  std::string_view key = check_bytes(L, 2, &s1);
-  std::string_view data = check_bytes(L, 3, &s2);
+  std::string_view key = check_bytes(L, 2);
+  std::string_view data = check_bytes(L, 3);
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   HMAC(md, key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
-  return push_result(L, std::string(reinterpret_cast<char*>(out), len), s1 || s2);
+  return push_result(L, std::string(reinterpret_cast<char*>(out), len), from_secret(L, key, data));
 }
 
 // digest(name, data) -> raw bytes
 int l_digest(lua_State* L) {
   const EVP_MD* md = check_md(L, 1);
-  bool secret = false;
-  std::string_view data = check_bytes(L, 2, &secret);
+  std::string_view data = check_bytes(L, 2);
+  bool secret = from_secret(L, data);
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(data.data(), data.size(), out, &len, md, nullptr);
@@ -96,9 +104,8 @@ int l_digest(lua_State* L) {
 // pbkdf2(digest, password, salt, iterations, length) -> raw bytes
 int l_pbkdf2(lua_State* L) {
   const EVP_MD* md = check_md(L, 1);
-  bool s1 = false, s2 = false;
-  std::string_view pass = check_bytes(L, 2, &s1);
-  std::string_view salt = check_bytes(L, 3, &s2);
+  std::string_view pass = check_bytes(L, 2);
+  std::string_view salt = check_bytes(L, 3);
   lua_Integer iterations = check_integer(L, 4);
   lua_Integer length = opt_integer(L, 5, EVP_MD_get_size(md));
   arg_check(L, iterations > 0 && iterations <= 10000000, 4, "1 to 10,000,000 iterations");
@@ -108,7 +115,7 @@ int l_pbkdf2(lua_State* L) {
                     reinterpret_cast<const unsigned char*>(salt.data()),
                     static_cast<int>(salt.size()), static_cast<int>(iterations), md,
                     static_cast<int>(length), reinterpret_cast<unsigned char*>(out.data()));
-  return push_result(L, out, s1 || s2);
+  return push_result(L, out, from_secret(L, pass, salt));
 }
 
 int l_random(lua_State* L) {
@@ -124,18 +131,17 @@ int l_random(lua_State* L) {
 
 // xor(a, b): byte-wise, equal lengths
 int l_xor(lua_State* L) {
-  bool s1 = false, s2 = false;
-  std::string_view a = check_bytes(L, 1, &s1);
-  std::string_view b = check_bytes(L, 2, &s2);
+  std::string_view a = check_bytes(L, 1);
+  std::string_view b = check_bytes(L, 2);
   arg_check(L, a.size() == b.size(), 2, "strings of equal length");
   std::string out(a);
   for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<char>(out[i] ^ b[i]);
-  return push_result(L, out, s1 || s2);
+  return push_result(L, out, from_secret(L, a, b));
 }
 
 int l_hex(lua_State* L) {
-  bool secret = false;
-  std::string_view in = check_bytes(L, 1, &secret);
+  std::string_view in = check_bytes(L, 1);
+  bool secret = from_secret(L, in);
   static const char* digits = "0123456789abcdef";
   std::string out;
   out.reserve(in.size() * 2);

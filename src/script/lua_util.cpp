@@ -3,14 +3,12 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
-#include <new>
 
 #include "script/engine.hpp"
 
 namespace parley::script {
 
 namespace {
-const char* kSecretMeta = "parley.secret";
 const char* kErrorMeta = "parley.error";
 
 int error_tostring(lua_State* L) {
@@ -25,64 +23,9 @@ int error_tostring(lua_State* L) {
   return 1;
 }
 
-std::string& secret_value(lua_State* L, int idx) {
-  return *static_cast<std::string*>(check_udata(L, idx, kSecretMeta));
-}
-
-int secret_gc(lua_State* L) {
-  using std::string;
-  secret_value(L, 1).~string();
-  return 0;
-}
-
-int secret_tostring(lua_State* L) {
-  lua_pushliteral(L, "****");
-  return 1;
-}
-
-int secret_len(lua_State* L) {
-  lua_pushinteger(L, static_cast<lua_Integer>(secret_value(L, 1).size()));
-  return 1;
-}
-
-std::string concat_operand(lua_State* L, int idx) {
-  if (is_secret(L, idx)) return secret_value(L, idx);
-  if (lua_type(L, idx) == LUA_TSTRING || lua_type(L, idx) == LUA_TNUMBER) {
-    size_t len = 0;
-    const char* s = lua_tolstring(L, idx, &len);
-    return std::string(s, len);
-  }
-  raise_text(L, "attempt to concatenate a secret with a %s value", luaL_typename(L, idx));
-}
-
-// A secret joined with anything is a secret: the original value stays registered for masking.
-int secret_concat(lua_State* L) {
-  std::string joined = concat_operand(L, 1) + concat_operand(L, 2);
-  auto* p = static_cast<std::string*>(lua_newuserdatauv(L, sizeof(std::string), 0));
-  new (p) std::string(std::move(joined));
-  luaL_setmetatable(L, kSecretMeta);
-  return 1;
-}
-
-int secret_eq(lua_State* L) {
-  lua_pushboolean(L,
-                  is_secret(L, 1) && is_secret(L, 2) && secret_value(L, 1) == secret_value(L, 2));
-  return 1;
-}
-
 }  // namespace
 
 void init_metatables(lua_State* L) {
-  if (luaL_newmetatable(L, kSecretMeta)) {
-    const luaL_Reg methods[] = {
-        {"__gc", protect<secret_gc>},   {"__tostring", protect<secret_tostring>},
-        {"__len", protect<secret_len>}, {"__concat", protect<secret_concat>},
-        {"__eq", protect<secret_eq>},   {nullptr, nullptr}};
-    luaL_setfuncs(L, methods, 0);
-    lua_pushliteral(L, "secret");
-    lua_setfield(L, -2, "__name");
-  }
-  lua_pop(L, 1);
   if (luaL_newmetatable(L, kErrorMeta)) {
     lua_pushcfunction(L, protect<error_tostring>);
     lua_setfield(L, -2, "__tostring");
@@ -282,26 +225,10 @@ std::string where(lua_State* L) {
   return {};
 }
 
-bool is_secret(lua_State* L, int idx) {
-  return luaL_testudata(L, idx, kSecretMeta) != nullptr;
-}
-
-std::string_view check_bytes(lua_State* L, int idx, bool* secret) {
-  if (is_secret(L, idx)) {
-    if (secret != nullptr) *secret = true;
-    return secret_value(L, idx);
-  }
-  if (secret != nullptr) *secret = false;
+std::string_view check_bytes(lua_State* L, int idx) {
   size_t len = 0;
   const char* s = check_string(L, idx, &len);
   return {s, len};
-}
-
-void push_secret(lua_State* L, std::string_view value) {
-  Engine::of(L).transcript().add_secret(std::string(value));
-  auto* p = static_cast<std::string*>(lua_newuserdatauv(L, sizeof(std::string), 0));
-  new (p) std::string(value);
-  luaL_setmetatable(L, kSecretMeta);
 }
 
 int raw_field(lua_State* L, int table, const char* name) {

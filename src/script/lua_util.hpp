@@ -1,5 +1,4 @@
-// Small helpers shared by the bindings: structured errors, byte arguments (strings or secrets),
-// option tables.
+// Small helpers shared by the bindings: structured errors, byte arguments, option tables.
 #pragma once
 
 #include <chrono>
@@ -15,7 +14,7 @@ namespace parley::script {
 std::chrono::steady_clock::time_point deadline_after(double seconds);
 /// Seconds for messages: "0.5", "30".
 std::string seconds_text(double seconds);
-/// Creates the metatables of secrets and error objects (once, at start-up).
+/// Creates the metatable of error objects (once, at start-up).
 void init_metatables(lua_State* L);
 
 /// Builds the error object {kind, exit, message, where} on the stack   [-0, +1, m]
@@ -81,11 +80,8 @@ int protect(lua_State* L) {
   return lua_error(L);
 }
 
-/// A string or a secret at `idx`; `secret` tells which.                [-0, +0, t]
-std::string_view check_bytes(lua_State* L, int idx, bool* secret = nullptr);
-bool is_secret(lua_State* L, int idx);
-/// Pushes a new secret holding `value` and registers it for masking.   [-0, +1, m]
-void push_secret(lua_State* L, std::string_view value);
+/// The bytes of the string (or number) at `idx`.                      [-0, +0, t]
+std::string_view check_bytes(lua_State* L, int idx);
 
 /// Pushes table[name] without metamethods (an __index that raises would longjmp over the
 /// caller's C++ objects); returns its type.                            [-0, +1, m]

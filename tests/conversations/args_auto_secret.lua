@@ -1,6 +1,7 @@
 -- args_auto_secret.lua: NAME=VALUE pairs after the script arrive in `args`; a name containing
--- pass, secret, token or key (any case) makes the value a secret without asking, other names are
--- plain strings. The secret goes over the wire as is and is masked in the transcript.
+-- pass, secret, token or key (any case) registers the value as a secret without asking; every
+-- value stays a plain string. The secret goes over the wire as is and is masked in the
+-- transcript; secrets under 6 bytes get a warning (they are masked only in what parley sends).
 -- exit: 0
 -- args: --timeout 3
 -- params: user=alice password=hunter2 API_TOKEN=tok-xyz apikey=k-123 client_secret=cs-9 host=mx.test
@@ -8,6 +9,7 @@
 -- stderr: -> USER alice
 -- stderr: -> PASS \*\*\*\*
 -- stderr-not: hunter2
+-- stderr: warning: a secret of [45] bytes is too short to mask everywhere
 -- within: 4
 
 assert(args.user == "alice" and type(args.user) == "string", "plain arg")
@@ -15,9 +17,10 @@ assert(args.host == "mx.test", "plain arg host")
 for _, name in ipairs { "password", "API_TOKEN", "apikey", "client_secret" } do
   local v = args[name]
   assert(v ~= nil, name .. " is given")
-  assert(type(v) ~= "string" and tostring(v) == "****", name .. " is a secret")
+  assert(type(v) == "string" and require("parley").is_secret(v), name .. " is a registered string")
 end
-assert(#args.password == 7, "length of the secret")
+assert(not require("parley").is_secret(args.user), "user is not a secret")
+assert(args.password == "hunter2" and #args.password == 7, "the value itself")
 
 local srv = listen { host = "127.0.0.1", port = 0 }
 local server = spawn(function()
@@ -39,5 +42,5 @@ local r = c:read_reply()
 assert(r.ok == true, "pop3 +OK")
 local u, p = server:join()
 assert(u == "USER alice", u)
-assert(secret(p) == secret("PASS hunter2"), "the password went over the wire")
+assert(p == "PASS hunter2", "the password went over the wire: " .. p)
 print("args ok")

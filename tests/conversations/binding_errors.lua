@@ -64,7 +64,7 @@ for round = 1, 20 do
 
   -- secrets and tasks
   local s = secret("pw" .. round)
-  fails("attempt to concatenate a secret with a table value", function() return s .. {} end)
+  fails("attempt to concatenate a table value", function() return s .. {} end)
   fails("failed on purpose", fail, "failed on purpose")
   local t = spawn(function() sleep(5) end)
   t:cancel("stop")

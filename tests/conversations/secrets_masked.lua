@@ -1,46 +1,47 @@
--- secrets_masked.lua: secret(v) is usable wherever a string is (.., send) and masked as ****
--- everywhere it would show: both sides of the transcript (-v shows the server side), print,
--- the transcript file (--transcript FILE, read back by the script), and a failure message.
+-- secrets_masked.lua: secret(v) is v itself, a plain string that every string function works
+-- on; the bytes sent are the real ones, while everything parley shows masks it as ****: both
+-- sides of the transcript (-v shows the server side), print, the transcript file
+-- (--transcript FILE, read back by the script), and a failure message.
 -- exit: 1
 -- args: -v --timeout 3 --transcript /tmp/parley-conversation-secrets_masked.txt
 -- params: tfile=/tmp/parley-conversation-secrets_masked.txt
 -- stdout: printed: AUTH PLAIN \*\*\*\*
 -- stdout: transcript clean
--- stdout: plain: \*\*\*\*
--- stderr: expected 235, got: 535 5\.7\.8 \*\*\*\* rejected
+-- stdout: plain: \*\*\*\* \(11 bytes\)
+-- stderr: expected 235, got: 535 5\.7\.8 \*\*\*\* rejected \(b64 \*\*\*\*\)
 -- stderr-not: s3cr3t-Pa55
 -- stderr-not: czNjcjN0LVBhNTU
 -- within: 4
 
-local crypto = require("parley").crypto or require "parley.crypto"
+local crypto = require "parley.crypto"
 local pw = secret("s3cr3t-Pa55")
-assert(tostring(pw) == "****", "tostring of a secret")
-assert(#pw == 11, "a secret has the value's length")
+assert(type(pw) == "string" and pw == "s3cr3t-Pa55", "secret(v) returns v itself")
+assert(#pw == 11 and pw:sub(1, 6) == "s3cr3t" and pw:upper() == "S3CR3T-PA55", "string functions")
+assert(string.find("x s3cr3t-Pa55 y", pw, 1, true) == 3 and pw < "t" and pw > "s", "find, compare")
+assert(("%s!"):format(pw) == "s3cr3t-Pa55!" and pw:gsub("%-", "_") == "s3cr3t_Pa55", "format, gsub")
 local line = "AUTH PLAIN " .. pw
-assert(tostring(line) == "****", "a secret joined with text is a secret")
-print("printed: AUTH PLAIN " .. tostring(pw))
--- print masks the registered value even when the script got hold of the plain bytes
-print("plain: " .. require("parley").reveal(pw))
+assert(line == "AUTH PLAIN s3cr3t-Pa55", "concatenation gives the plain bytes")
+print("printed: " .. line)
+print("plain: " .. pw .. " (" .. #pw .. " bytes)")
 
 local srv = listen { host = "127.0.0.1", port = 0 }
 local server = spawn(function()
   local s = srv:accept()
   local got = s:read_line()
-  -- the server sees the real bytes
-  local value = got:match("^AUTH PLAIN (.*)$")
-  assert(secret(value) == pw, "the real value went over the wire")
   local enc = s:read_line()
-  s:send("535 5.7.8 " .. value .. " rejected")
-  return enc
+  -- a server that echoes the credential back, as some do in their refusals
+  s:send("535 5.7.8 " .. got:match("^AUTH PLAIN (.*)$") .. " rejected (b64 " .. enc .. ")")
+  return got, enc
 end)
 
 local c = connect("127.0.0.1", srv.port)
 c:send(line)
 -- a value derived from a secret (base64, as SASL sends it) is masked too
 local b64 = crypto.b64encode(pw)
-assert(tostring(b64) == "****", "b64 of a secret is a secret")
+assert(b64 == "czNjcjN0LVBhNTU=", "base64 of the plain bytes")
 c:send(b64)
-local enc = server:join()
+local got, enc = server:join()
+assert(got == "AUTH PLAIN s3cr3t-Pa55", "the real bytes went over the wire: " .. got)
 assert(enc == "czNjcjN0LVBhNTU=", "base64 on the wire: " .. enc)
 
 -- the transcript file so far must hold the conversation but never the secret

@@ -1,5 +1,7 @@
 // The Lua runtime without the network: exit statuses, tasks, secrets, crypto, module loading.
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <string>
 
 #include "report/transcript.hpp"
 #include "script/engine.hpp"
@@ -72,25 +74,28 @@ TEST_CASE("a loop that never waits is stopped at the timeout") {
   CHECK(run("while true do end", o) == 2);
 }
 
-TEST_CASE("secrets mask, concatenate and report their length") {
+TEST_CASE("secrets are plain strings, registered for masking") {
   CHECK(run(R"(
+    local parley = require "parley"
     local s = secret("hunter2")
-    assert(tostring(s) == "****")
-    assert(#s == 7)
-    local joined = "PASS " .. s
-    assert(tostring(joined) == "****", "a joined secret stays secret")
-    assert(require("parley").reveal(joined) == "PASS hunter2")
-    assert(require("parley").mask("x hunter2 y") == "x **** y")
+    assert(type(s) == "string" and s == "hunter2", "secret(v) is v itself")
+    assert(#s == 7 and s:upper() == "HUNTER2" and ("PASS " .. s):find(s, 1, true) == 6)
+    assert(parley.is_secret(s) and not parley.is_secret("PASS " .. s))
+    assert(parley.reveal(s) == s)
+    assert(parley.mask("x hunter2 y") == "x **** y")
+    assert(secret(42) == "42", "a number becomes its string")
   )") == 0);
 }
 
-TEST_CASE("args whose names say secret become secrets") {
+TEST_CASE("args whose names say secret are registered, and stay plain strings") {
   EngineOptions o = quiet_options();
-  o.args = {{"host", "mail.example"}, {"password", "pw1"}, {"api_token", "t0k"}};
+  o.args = {{"host", "mail.example"}, {"password", "pw1-long"}, {"api_token", "t0k-long"}};
   CHECK(run(R"(
-    assert(args.host == "mail.example")
-    assert(tostring(args.password) == "****")
-    assert(tostring(args.api_token) == "****")
+    local parley = require "parley"
+    assert(args.host == "mail.example" and not parley.is_secret(args.host))
+    assert(args.password == "pw1-long" and parley.is_secret(args.password))
+    assert(args.api_token == "t0k-long" and parley.is_secret(args.api_token))
+    assert(parley.mask("tok t0k-long") == "tok ****")
   )",
             o) == 0);
 }
@@ -107,7 +112,12 @@ TEST_CASE("crypto primitives come from OpenSSL and keep secrets secret") {
     assert(c.hex(c.digest("sha1", "abc")) == "a9993e364706816aba3e25717850c26c9cd0d89d")
     assert(#c.random(16) == 16)
     assert(c.xor("\1\2", "\3\3") == "\2\1")
-    assert(tostring(c.b64encode(secret("pw"))) == "****")
+    -- what is computed from a secret is registered too; the value is untouched
+    local b = c.b64encode("\0alice\0" .. secret("hunter2"))
+    assert(b == "AGFsaWNlAGh1bnRlcjI=")
+    assert(require("parley").mask("AUTH PLAIN " .. b) == "AUTH PLAIN ****")
+    assert(require("parley").is_secret(c.hex(c.hmac("md5", "hunter2", "<1@x>"))))
+    assert(not require("parley").is_secret(c.hex(c.hmac("md5", "k", "data"))))
   )") == 0);
 }
 
@@ -123,11 +133,33 @@ TEST_CASE("embedded modules load and the codes module explains") {
 TEST_CASE("transcript masks registered secrets and escapes control bytes") {
   parley::report::TranscriptOptions o;
   o.enabled = false;
+  std::FILE* warnings = std::tmpfile();
+  REQUIRE(warnings != nullptr);
+  o.out = warnings;
   parley::report::Transcript t(o);
   t.add_secret("pw");
+  t.add_secret("mail");
   t.add_secret("longpw");
-  CHECK(t.mask("user longpw and pw") == "user **** and ****");
+  // Short secrets: masked only in what parley sent; long ones everywhere.
+  CHECK(t.mask("user longpw and pw") == "user **** and pw");
+  CHECK(t.mask("user longpw and pw", true) == "user **** and ****");
+  CHECK(t.mask("220 mail.test ESMTP") == "220 mail.test ESMTP");
+  std::rewind(warnings);
+  std::string warned(4096, '\0');
+  warned.resize(std::fread(warned.data(), 1, warned.size(), warnings));
+  std::fclose(warnings);
+  CHECK(warned.find("too short to mask everywhere") != std::string::npos);
+  CHECK(warned.find("too short", warned.find("too short") + 1) == std::string::npos);
+  // Derived forms are kept up to a bound, the oldest forgotten first; the script's stay.
+  for (std::size_t i = 0; i < parley::report::Transcript::kMaxDerived + 10; ++i) {
+    t.add_derived("derived-" + std::to_string(i));
+  }
+  CHECK(!t.is_secret("derived-0"));
+  CHECK(t.is_secret("derived-" + std::to_string(parley::report::Transcript::kMaxDerived + 9)));
+  CHECK(t.is_secret("longpw"));
+  CHECK(t.holds_secret("xx longpw yy"));
   o.show_secrets = true;
+  o.out = stderr;
   t.set_options(o);
   CHECK(t.mask("user longpw") == "user longpw");
   CHECK(parley::report::printable("a\r\n\x01\xff") == "a\\r\\n\\x01\\xff");

@@ -10,8 +10,9 @@
 --   (SMTPS, POP3S, IMAPS); `cert`, `key` (PEM files; default: a certificate made on the fly),
 --   `cert_profile` (`"expired"` or `"wrong-host"`: an on-the-fly certificate that fails the
 --   client's check)
--- * `users`: `{ alice = "secret" }` (a password may be a `secret()`). Names are
---   case-insensitive: `Alice` logs in as alice; two names that differ only in case are an error.
+-- * `users`: `{ alice = "secret" }` (each password is registered as a secret: masked in logs).
+--   Names are case-insensitive: `Alice` logs in as alice; two names that differ only in case
+--   are an error.
 -- * `act_as`: who may log in for whom with a SASL PLAIN authorization identity
 --   (`{ admin = { "alice", "bob" } }`, or `{ admin = "*" }`); others are refused
 -- * `allow_plaintext_auth`: with `tls = "starttls"`, logins are refused (and not offered)
@@ -551,17 +552,17 @@ function Server:user_name(user)
   return self.canon[tostring(user):lower()]
 end
 
---- The password of a user (revealed), or nil.
+--- The password of a user, or nil.
 function Server:password(user)
   local name = self:user_name(user)
   if name == nil then return nil end
-  return parley.reveal(self.users[name])
+  return tostring(self.users[name])
 end
 
 --- Checks a user name and password. Returns the user's configured name, or nil and "failed".
 function Server:authenticate(user, pass)
   local want = self:password(user)
-  if want ~= nil and want == parley.reveal(pass) then return self:user_name(user) end
+  if want ~= nil and want == pass then return self:user_name(user) end
   return nil, "failed"
 end
 
@@ -700,6 +701,17 @@ local function tls_mode(v)
   misuse("mock: tls must be false, \"starttls\" or \"implicit\", not " .. tostring(v))
 end
 
+-- A user's password and the encodings clients send it in (AUTH PLAIN with and without an
+-- authzid, LOGIN, XOAUTH2) are registered as secrets before any client speaks, so that logs
+-- and the -v transcript, which show a line as it arrives, mask them.
+local function register_credentials(user, pass)
+  parley.secret(pass)
+  for _, form in ipairs { "\0" .. user .. "\0" .. pass, user .. "\0" .. user .. "\0" .. pass, pass,
+      "user=" .. user .. "\1auth=Bearer " .. pass .. "\1\1" } do
+    parley.secret(crypto.b64encode(form))
+  end
+end
+
 --- Starts a mock server for a protocol (used by the protocol modules).
 -- @param proto "smtp", "pop3" or "imap"
 -- @param opts the options (see the module's description)
@@ -751,6 +763,7 @@ function M.start(proto, opts, handler)
   end
   limit.active = limit.active or 0
   self.limit = limit
+  for name, pass in pairs(self.users) do register_credentials(tostring(name), tostring(pass)) end
   self.listener = parley.listen {
     host = opts.host or "127.0.0.1", port = opts.port or 0,
     tls = self.tls and "starttls" or false,
