@@ -69,11 +69,12 @@ void Transcript::insert(std::string value, std::uint64_t derived) {
   --derived_count_;
 }
 
-void Transcript::add_secret(std::string value) {
-  if (!value.empty() && value.size() < kShortSecret && !warned_short_ && !options_.show_secrets) {
+void Transcript::add_secret(std::string value, bool warn_short) {
+  if (warn_short && !value.empty() && value.size() < kShortSecret && !warned_short_ &&
+      !options_.show_secrets) {
     warned_short_ = true;
     warn("a secret of " + std::to_string(value.size()) + " byte" + (value.size() == 1 ? "" : "s") +
-         " is too short to mask everywhere: it shows as **** only in what parley sends, not in "
+         " is too short to mask everywhere: it shows as **** only in the client's lines, not in "
          "what servers say (secrets of " +
          std::to_string(kShortSecret) + " bytes or more are masked everywhere)");
   }
@@ -97,11 +98,11 @@ bool Transcript::holds_secret(std::string_view text) const {
   return false;
 }
 
-std::string Transcript::mask(std::string_view text, bool sent) const {
+std::string Transcript::mask(std::string_view text, bool client_line) const {
   std::string out(text);
   if (options_.show_secrets) return out;
   for (const auto& s : secrets_) {
-    if (!sent && s.value.size() < kShortSecret) continue;
+    if (!client_line && s.value.size() < kShortSecret) continue;
     std::size_t pos = 0;
     while ((pos = out.find(s.value, pos)) != std::string::npos) {
       out.replace(pos, s.value.size(), kMask);
@@ -112,7 +113,7 @@ std::string Transcript::mask(std::string_view text, bool sent) const {
 }
 
 void Transcript::emit(int conn, std::string_view prefix, std::string_view text, const char* color,
-                      bool sent) {
+                      bool client_line) {
   std::string stamp;
   if (options_.verbose) {
     double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
@@ -128,7 +129,7 @@ void Transcript::emit(int conn, std::string_view prefix, std::string_view text, 
     tag += std::to_string(conn);
     tag += "] ";
   }
-  std::string body = std::string(prefix) + printable(mask(text, sent));
+  std::string body = std::string(prefix) + printable(mask(text, client_line));
   if (tap_) tap_(conn, tag + body);
   if (!options_.enabled) return;
   std::string out = stamp + tag;
@@ -140,22 +141,23 @@ void Transcript::emit(int conn, std::string_view prefix, std::string_view text, 
   std::fflush(options_.out);
 }
 
-void Transcript::line(int conn, Speaker who, bool tls, std::string_view text, bool sent) {
+void Transcript::line(int conn, Speaker who, bool tls, std::string_view text) {
   if (!active()) return;
   const char* prefix = who == Speaker::server ? (tls ? "<~ " : "<- ") : (tls ? " ~> " : " -> ");
-  emit(conn, prefix, text, who == Speaker::server ? kServerColor : kClientColor, sent);
+  emit(conn, prefix, text, who == Speaker::server ? kServerColor : kClientColor,
+       who == Speaker::client);
 }
 
-void Transcript::bytes(int conn, Speaker who, bool tls, std::string_view data, bool sent) {
+void Transcript::bytes(int conn, Speaker who, bool tls, std::string_view data) {
   if (!active()) return;
   while (!data.empty()) {
     std::size_t lf = data.find('\n');
     if (lf == std::string_view::npos) {
-      line(conn, who, tls, std::string(data) + "  [no line end]", sent);
+      line(conn, who, tls, std::string(data) + "  [no line end]");
       return;
     }
     std::size_t len = (lf > 0 && data[lf - 1] == '\r') ? lf - 1 : lf;
-    line(conn, who, tls, data.substr(0, len), sent);
+    line(conn, who, tls, data.substr(0, len));
     data.remove_prefix(lf + 1);
   }
 }

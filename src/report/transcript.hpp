@@ -32,7 +32,8 @@ class Transcript {
   const TranscriptOptions& options() const { return options_; }
   void set_options(TranscriptOptions options) { options_ = options; }
 
-  /// Secrets shorter than this are masked only in what parley itself sent (`sent` below):
+  /// Secrets shorter than this are masked only in the client's lines (what parley sent as a
+  /// client, what a client sent to parley's servers: the commands and the AUTH exchange):
   /// masked everywhere, `password=mail` would turn `220 mail.test` into `220 ****.test`.
   static constexpr std::size_t kShortSecret = 6;
   /// How many derived forms (encodings computed from secrets) are kept, the oldest forgotten
@@ -40,23 +41,22 @@ class Transcript {
   static constexpr std::size_t kMaxDerived = 512;
 
   /// Registers a value to be shown as **** wherever it would appear. The first secret too short
-  /// to mask everywhere gets a warning (once).
-  void add_secret(std::string value);
+  /// to mask everywhere gets a warning (once), unless `warn_short` is false (an encoding).
+  void add_secret(std::string value, bool warn_short = true);
   /// Registers an encoding computed from a secret (base64, hex, a digest, a quoted form).
   void add_derived(std::string value);
   /// Whether `value` itself is registered.
   bool is_secret(std::string_view value) const;
   /// Whether `text` holds a registered secret (short ones included).
   bool holds_secret(std::string_view text) const;
-  /// `text` with every registered secret replaced (unless --show-secrets). `sent`: the text is
-  /// what parley itself sent (a client line, the AUTH exchange), where short secrets are
-  /// masked too.
-  std::string mask(std::string_view text, bool sent = false) const;
+  /// `text` with every registered secret replaced (unless --show-secrets). `client_line`: the
+  /// text is a client's line, where short secrets are masked too.
+  std::string mask(std::string_view text, bool client_line = false) const;
 
-  /// One protocol line (without its line end) on connection `conn`; `sent` when parley sent it.
-  void line(int conn, Speaker who, bool tls, std::string_view text, bool sent = false);
+  /// One protocol line (without its line end) on connection `conn`.
+  void line(int conn, Speaker who, bool tls, std::string_view text);
   /// Received or sent bytes, split into lines; a missing final line end is marked.
-  void bytes(int conn, Speaker who, bool tls, std::string_view data, bool sent = false);
+  void bytes(int conn, Speaker who, bool tls, std::string_view data);
   /// An event: connect, handshake, close ("=== ...").
   void note(int conn, std::string_view text);
   /// A warning, printed even at -q.
@@ -70,7 +70,7 @@ class Transcript {
 
  private:
   void emit(int conn, std::string_view prefix, std::string_view text, const char* color,
-            bool sent = false);
+            bool client_line = false);
 
   TranscriptOptions options_;
   bool active() const { return options_.enabled || tap_; }

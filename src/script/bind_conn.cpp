@@ -642,11 +642,11 @@ void ScriptConn::log_received_line(std::string_view line) {
 }
 
 void ScriptConn::log_sent_line(std::string_view line) {
-  if (show) engine->transcript().line(id, own_speaker(), tls(), line, true);
+  if (show) engine->transcript().line(id, own_speaker(), tls(), line);
 }
 
 void ScriptConn::log_sent_bytes(std::string_view bytes) {
-  if (show) engine->transcript().bytes(id, own_speaker(), tls(), bytes, true);
+  if (show) engine->transcript().bytes(id, own_speaker(), tls(), bytes);
 }
 
 void ScriptConn::note(const std::string& text) {

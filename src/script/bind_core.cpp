@@ -173,7 +173,7 @@ int l_fail(lua_State* L) {
 int l_secret(lua_State* L) {
   size_t len = 0;
   const char* s = check_string(L, 1, &len);
-  Engine::of(L).transcript().add_secret(std::string(s, len));
+  register_secret(Engine::of(L), {s, len});
   lua_settop(L, 1);
   return 1;
 }
@@ -227,8 +227,8 @@ int l_note(lua_State* L) {
   return 0;
 }
 
-// parley.mask(text [, sent]): text with every registered secret shown as ****; `sent`: the text
-// is what parley itself sent, where secrets too short to mask elsewhere are masked too.
+// parley.mask(text [, client_line]): text with every registered secret shown as ****;
+// `client_line`: a client's line, where secrets too short to mask elsewhere are masked too.
 int l_mask(lua_State* L) {
   size_t len = 0;
   const char* s = check_string(L, 1, &len);
@@ -281,7 +281,7 @@ bool secret_name(std::string name) {
 void push_args(lua_State* L, Engine& engine) {
   lua_newtable(L);
   for (const auto& [name, value] : engine.options().args) {
-    if (secret_name(name)) engine.transcript().add_secret(value);
+    if (secret_name(name)) register_secret(engine, value);
     lua_pushlstring(L, value.data(), value.size());
     lua_setfield(L, -2, name.c_str());
   }

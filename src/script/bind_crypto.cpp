@@ -27,6 +27,26 @@ int push_result(lua_State* L, const std::string& value, bool secret) {
   return 1;
 }
 
+std::string base64(std::string_view in) {
+  std::string out(4 * ((in.size() + 2) / 3), '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+std::string hex(std::string_view in) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  out.reserve(in.size() * 2);
+  for (unsigned char c : in) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
 const EVP_MD* check_md(lua_State* L, int idx) {
   const char* name = check_string(L, idx);
   const EVP_MD* md = EVP_get_digestbyname(name);
@@ -37,12 +57,7 @@ const EVP_MD* check_md(lua_State* L, int idx) {
 int l_b64encode(lua_State* L) {
   std::string_view in = check_bytes(L, 1);
   bool secret = from_secret(L, in);
-  std::string out(4 * ((in.size() + 2) / 3), '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return push_result(L, out, secret);
+  return push_result(L, base64(in), secret);
 }
 
 // Strict: returns nil, message for input that is not base64.
@@ -142,17 +157,22 @@ int l_xor(lua_State* L) {
 int l_hex(lua_State* L) {
   std::string_view in = check_bytes(L, 1);
   bool secret = from_secret(L, in);
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  out.reserve(in.size() * 2);
-  for (unsigned char c : in) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return push_result(L, out, secret);
+  return push_result(L, hex(in), secret);
 }
 
 }  // namespace
+
+void register_secret(Engine& engine, std::string_view value) {
+  auto& t = engine.transcript();
+  t.add_secret(std::string(value));
+  if (value.empty()) return;
+  // A server that echoes a credential often shows it encoded ("535 bad password (b64 ...)").
+  std::string b64 = base64(value);
+  std::size_t bare = b64.find('=');
+  if (bare != std::string::npos) t.add_secret(b64.substr(0, bare), false);
+  t.add_secret(std::move(b64), false);
+  t.add_secret(hex(value), false);
+}
 
 void open_crypto(lua_State* L) {
   const luaL_Reg funcs[] = {{"b64encode", protect<l_b64encode>},

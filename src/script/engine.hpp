@@ -192,4 +192,8 @@ void open_connections(lua_State* L);  // connect, listen, exec and the connectio
 void open_crypto(lua_State* L);       // parley.crypto
 void install_searcher(lua_State* L);  // embedded modules and -I directories
 
+/// Registers `value` as a secret, with the plain encodings a server may echo it in (base64,
+/// hex): secret() and args go through it (bind_crypto.cpp).
+void register_secret(Engine& engine, std::string_view value);
+
 }  // namespace parley::script

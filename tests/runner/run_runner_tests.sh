@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tests of `parley test` itself: outcomes, summary, TAP, JSON Lines, JUnit XML (checked with
-# xmllint and python's XML parser), exit statuses, --filter, -j, --fail-fast, --shard.
+# xmllint and python's XML parser), exit statuses, --filter, -j, --fail-fast, --shard, and
+# secrets masked in every format.
 # Usage: run_runner_tests.sh PARLEY
 set -uo pipefail
 parley=$1
@@ -99,6 +100,26 @@ assert by["not today"].find("skipped") is not None
 props = by["captures a queue id"].findall("./properties/property")
 assert props and props[0].get("name") == "queue_id"
 PY
+
+# Secrets: a server that echoes the password (plain and base64), an assertion and a capture
+# quoting it. Every format masks them, the transcript lines included; --show-secrets shows them.
+for fmt in human tap json junit; do
+  out="$work/secrets.$fmt"
+  case $fmt in
+    human) "$parley" test --timeout 3 "$here/secrets" password=hunter2 >"$out" 2>&1 ;;
+    tap) "$parley" test --timeout 3 --tap "$here/secrets" password=hunter2 >"$out" 2>&1 ;;
+    json) "$parley" test --timeout 3 --json "$here/secrets" password=hunter2 >"$out" 2>&1 ;;
+    junit) "$parley" test --timeout 3 --junit "$out" "$here/secrets" password=hunter2 >/dev/null 2>&1 ;;
+  esac
+  check "$fmt: secrets suite fails (exit 1)" test $? -eq 1
+  check "$fmt: the echoed reply is masked" has "$out" "bad password \*\*\*\* \(b64 \*\*\*\*\)"
+  check "$fmt: the assertion is masked" has "$out" "got \*\*\*\*"
+  check "$fmt: the capture is masked" has "$out" "alice/\*\*\*\*"
+  check "$fmt: the AUTH line is masked" has "$out" "AUTH PLAIN \*\*\*\*"
+  check "$fmt: no password, no encoding of it" hasnt "$out" "hunter2|aHVudGVyMg|AGFsaWNlAGh1bnRlcjI"
+done
+"$parley" test --timeout 3 --show-secrets "$here/secrets" password=hunter2 >"$work/shown" 2>&1
+check "--show-secrets shows the echo" has "$work/shown" "bad password hunter2 \(b64 aHVudGVyMg==\)"
 
 # Exit statuses 0 and 1, --filter, -j, --fail-fast, --shard.
 "$parley" test --filter "greets" "$here/suite/mixed.lua" >"$work/only" 2>&1

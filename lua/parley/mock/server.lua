@@ -702,11 +702,11 @@ local function tls_mode(v)
 end
 
 -- A user's password and the encodings clients send it in (AUTH PLAIN with and without an
--- authzid, LOGIN, XOAUTH2) are registered as secrets before any client speaks, so that logs
+-- authzid, XOAUTH2; secret() itself registers the base64 LOGIN sends) are registered as secrets before any client speaks, so that logs
 -- and the -v transcript, which show a line as it arrives, mask them.
 local function register_credentials(user, pass)
   parley.secret(pass)
-  for _, form in ipairs { "\0" .. user .. "\0" .. pass, user .. "\0" .. user .. "\0" .. pass, pass,
+  for _, form in ipairs { "\0" .. user .. "\0" .. pass, user .. "\0" .. user .. "\0" .. pass,
       "user=" .. user .. "\1auth=Bearer " .. pass .. "\1\1" } do
     parley.secret(crypto.b64encode(form))
   end
