@@ -167,11 +167,12 @@ void register_secret(Engine& engine, std::string_view value) {
   t.add_secret(std::string(value));
   if (value.empty()) return;
   // A server that echoes a credential often shows it encoded ("535 bad password (b64 ...)").
+  // Encodings too short to be told from other text (of a 1-byte secret, say) are left out.
   std::string b64 = base64(value);
   std::size_t bare = b64.find('=');
-  if (bare != std::string::npos) t.add_secret(b64.substr(0, bare), false);
-  t.add_secret(std::move(b64), false);
-  t.add_secret(hex(value), false);
+  for (std::string form : {b64.substr(0, bare), b64, hex(value)}) {
+    if (form.size() >= report::Transcript::kShortSecret) t.add_secret(std::move(form), false);
+  }
 }
 
 void open_crypto(lua_State* L) {
