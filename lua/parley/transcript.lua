@@ -294,7 +294,8 @@ function Builder:expect(step)
   end
   if self.auth and self.auth.open and step.continuation then
     local a = self.auth
-    a.challenges = (a.challenges or 0) + 1
+    a.challenges = a.challenges or {}
+    a.challenges[#a.challenges + 1] = step
     return
   end
   self:add(step)
@@ -363,10 +364,20 @@ function Builder:pop3_server(lines)
 end
 
 function Builder:imap_server(lines)
+  -- Untagged data and literal lines go with the next reply (`pre`): replay sends them.
+  local pre = self.imap_pre or {}
+  self.imap_pre = pre
+  local function take()
+    local p = pre
+    pre = {}
+    self.imap_pre = pre
+    return p
+  end
   for _, l in ipairs(lines) do
     local text = l.text
     if self.server_literal > 0 then
       self.server_literal = self.server_literal - (#text + 2)
+      pre[#pre + 1] = l
       goto continue
     end
     do
@@ -376,12 +387,14 @@ function Builder:imap_server(lines)
         if #self.pending > 0 and self.pending[1].verb == "GREETING" then
           local cmd = self:answered()
           self:add { op = "expect", greeting = true, status = (text:match("^%*%s+(%a+)") or ""):upper(),
-            lines = { l }, line = l.line, cmd = cmd }
+            lines = { l }, line = l.line, cmd = cmd, pre = take() }
+        else
+          pre[#pre + 1] = l
         end
         if size then self.server_literal = tonumber(size) end
       elseif first == "+" or text == "+" then
         self.cont_open = true
-        self:expect { op = "expect", continuation = true, lines = { l }, line = l.line }
+        self:expect { op = "expect", continuation = true, lines = { l }, line = l.line, pre = take() }
       elseif first then
         local tag = self.tags[first]
         local status_word = (text:match("^%S+%s+(%a+)") or ""):upper()
@@ -396,10 +409,11 @@ function Builder:imap_server(lines)
           end
         end
         if cmd then
-          local status = (text:match("^%S+%s+(%a+)") or ""):upper()
-          self:expect { op = "expect", tag = tag, status = status, lines = { l }, line = l.line,
-            cmd = cmd }
-          self:after_reply(cmd, status == "OK", l.line)
+          self:expect { op = "expect", tag = tag, status = status_word, lines = { l }, line = l.line,
+            cmd = cmd, pre = take() }
+          self:after_reply(cmd, status_word == "OK", l.line)
+        else
+          pre[#pre + 1] = l
         end
       end
     end
@@ -586,9 +600,10 @@ local MONTHS = { JAN = 1, FEB = 1, MAR = 1, APR = 1, MAY = 1, JUN = 1, JUL = 1, 
 
 --- Whether one word of a reply is volatile, i.e. differs from one session to the next:
 -- a time (`12:27:28`), a date word (a weekday or month name, a year, a zone like `+0100`
--- or `(BST)`), an IP address, a number with a fraction (`0.001`, durations), or an
+-- or `(BST)`), an IP address, a number with a fraction (`0.001`, durations), an
 -- identifier mixing letters and digits of 6 characters or more (queue ids such as
--- `4Fz3Xk1Zx7`, session ids, hex stamps).
+-- `4Fz3Xk1Zx7`, session ids, hex stamps), or a message id (an `@` word whose left part holds
+-- 4 digits or more); addresses are compared.
 function M.volatile(word)
   local w = word:gsub("^[%(%[<\"']+", ""):gsub("[%)%]>\"',;:.]+$", "")
   if w == "" then return false end
@@ -598,7 +613,13 @@ function M.volatile(word)
   if w:find("^[%+%-]%d%d%d%d$") or w:find("^%u%u%u?%u?$") and word:find("^%(") then return true end
   if w:find("^%d+%.%d+%.%d+%.%d+$") then return true end
   if w:find("^%d+%.%d+$") and not w:find("^%d%.%d$") then return true end
-  if #w >= 6 and w:find("%d") and w:find("%a") and not w:find("[^%w%-_.@=+/]") and not w:find("@") then
+  local at = w:find("@", 1, true)
+  if at then
+    -- an address is compared; a message id (<20261202005911.006686@host>) is not
+    local _, digits = w:sub(1, at - 1):gsub("%d", "")
+    return digits >= 4
+  end
+  if #w >= 6 and w:find("%d") and w:find("%a") and not w:find("[^%w%-_.=+/]") then
     return true
   end
   return false

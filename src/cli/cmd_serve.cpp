@@ -58,9 +58,16 @@ struct ServeConfig {
   std::vector<std::string> user_args;  // NAME:PASSWORD, as given
   std::vector<std::pair<std::string, std::string>> users;
   std::vector<std::string> faults;
+  std::string replay, port;  // --replay TRANSCRIPT [--port P]: lua/parley/replay.lua
 };
 
 std::string chunk_for(const ServeConfig& s) {
+  if (!s.replay.empty()) {
+    return "return require(\"parley.replay\").main{path=" + lua_quote(s.replay) +
+           ",host=" + lua_quote(s.host) + ",port=" + (s.port.empty() ? "0" : s.port) +
+           ",tls=" + lua_quote(s.tls) + (s.cert.empty() ? "" : ",cert=" + lua_quote(s.cert)) +
+           (s.key.empty() ? "" : ",key=" + lua_quote(s.key)) + "}";
+  }
   std::string c = "return require(\"parley.mock.serve\").main{";
   auto field = [&c](const char* name, const std::string& value, bool quote = true) {
     if (value.empty()) return;
@@ -210,6 +217,10 @@ Runner define(CLI::App& app) {
                 s->write_ca = v;
               })
       ->type_name("FILE");
+  app.add_option("--replay", s->replay,
+                 "play the server side of a transcript to one client per conversation in it")
+      ->type_name("TRANSCRIPT");
+  port("--port", &ServeConfig::port, "with --replay: the port (0, the default: the kernel picks)");
   add_args(app, *c);
   return [c, s] { return serve(*c, *s); };
 }

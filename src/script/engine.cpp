@@ -92,6 +92,7 @@ void Engine::open_libraries() {
   open_core(L_);
   open_connections(L_);
   open_crypto(L_);
+  open_relay(L_);
   // The Lua half of the core (expect, on, ...) completes the connection methods.
   lua_getglobal(L_, "require");
   lua_pushliteral(L_, "parley.core");

@@ -190,6 +190,7 @@ class Engine {
 void open_core(lua_State* L);         // parley table, spawn, sleep, fail, secret, clock, ...
 void open_connections(lua_State* L);  // connect, listen, exec and the connection methods
 void open_crypto(lua_State* L);       // parley.crypto
+void open_relay(lua_State* L);        // parley.relay (parley record)
 void install_searcher(lua_State* L);  // embedded modules and -I directories
 
 /// Registers `value` as a secret, with the plain encodings a server may echo it in (base64,
