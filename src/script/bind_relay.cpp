@@ -38,9 +38,9 @@ struct Relay : std::enable_shared_from_this<Relay> {
   Side sides[2];
   std::deque<Chunk> queue;
   bool stopping = false;
-  Task* waiter = nullptr;  ///< r:next waiting for a chunk
+  int waiter = 0;  ///< the task id of r:next waiting for a chunk (0: none)
   std::shared_ptr<boost::asio::steady_timer> timer;
-  Task* stopper = nullptr;  ///< r:stop waiting for the reads to end
+  int stopper = 0;  ///< the task id of r:stop waiting for the reads to end (0: none)
 
   void read(int i) {
     Side& s = sides[i];
@@ -64,9 +64,9 @@ struct Relay : std::enable_shared_from_this<Relay> {
     }
     if (!ec) read(i);
     hand_out();
-    if (stopping && stopper != nullptr && !sides[0].reading && !sides[1].reading) {
-      Task* t = stopper;
-      stopper = nullptr;
+    if (stopping && stopper != 0 && !sides[0].reading && !sides[1].reading) {
+      int t = stopper;
+      stopper = 0;
       put_back();
       engine->wake(t, [](lua_State* co) {
         lua_pushboolean(co, 1);
@@ -77,9 +77,9 @@ struct Relay : std::enable_shared_from_this<Relay> {
 
   // Wakes a waiting r:next with the oldest chunk.
   void hand_out() {
-    if (waiter == nullptr || queue.empty()) return;
-    Task* t = waiter;
-    waiter = nullptr;
+    if (waiter == 0 || queue.empty()) return;
+    int t = waiter;
+    waiter = 0;
     if (timer) timer->cancel();
     Chunk c = std::move(queue.front());
     queue.pop_front();
@@ -157,7 +157,7 @@ int l_next(lua_State* L) {
   auto relay = check_relay(L);
   double timeout = opt_number(L, 2, Engine::of(L).options().timeout);
   if (relay->stopping) raise_text(L, "relay: stopped");
-  if (relay->waiter != nullptr) raise_text(L, "relay: another conversation is waiting on it");
+  if (relay->waiter != 0) raise_text(L, "relay: another conversation is waiting on it");
   if (!relay->queue.empty()) {
     Chunk c = std::move(relay->queue.front());
     relay->queue.pop_front();
@@ -169,7 +169,7 @@ int l_next(lua_State* L) {
     return 2;
   }
   Engine& engine = Engine::of(L);
-  Task* task = engine.prepare_wait(L);
+  int task = engine.prepare_wait(L);
   relay->waiter = task;
   relay->timer = std::make_shared<boost::asio::steady_timer>(engine.io());
   relay->timer->expires_at(deadline_after(timeout));
@@ -178,7 +178,7 @@ int l_next(lua_State* L) {
   timer->async_wait([relay, task, canceller, &engine](const boost::system::error_code& ec) {
     engine.remove_canceller(canceller);
     if (ec || relay->waiter != task) return;
-    relay->waiter = nullptr;
+    relay->waiter = 0;
     engine.wake(task, [](lua_State* co) {
       lua_pushboolean(co, 1);
       lua_pushnil(co);
@@ -203,7 +203,7 @@ int l_write(lua_State* L) {
   if (sent == bytes.size()) return 0;
   Engine& engine = Engine::of(L);
   auto data = std::make_shared<std::string>(bytes.substr(sent));
-  Task* task = engine.prepare_wait(L);
+  int task = engine.prepare_wait(L);
   double timeout = conn->timeout;
   auto timer = std::make_shared<boost::asio::steady_timer>(engine.io());
   timer->expires_at(deadline_after(timeout));
