@@ -1,5 +1,7 @@
 # Writes OUT: a C++ file holding every Lua module under LUA_DIR (and the extra files in EXTRA,
-# "name=path;...") as byte arrays, so that the binary carries its standard library.
+# "name=path;...") as byte arrays, so that the binary carries its standard library. Sources
+# only: used when cross-compiling, where src/embed/embed_lua.cpp (sources and bytecode) cannot
+# run on the build machine.
 # Run as: cmake -DLUA_DIR=... -DEXTRA=... -DOUT=... -P embed.cmake
 file(GLOB_RECURSE modules RELATIVE "${LUA_DIR}" "${LUA_DIR}/*.lua")
 list(SORT modules)
@@ -10,7 +12,7 @@ macro(embed_one name path)
   file(READ "${path}" hex HEX)
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "'\\\\x\\1'," hex "${hex}")
   string(APPEND body "static const char m${n}[] = {${hex} 0};\n")
-  string(APPEND index "  {\"${name}\", std::string_view(m${n}, sizeof(m${n}) - 1)},\n")
+  string(APPEND index "  {\"${name}\", std::string_view(m${n}, sizeof(m${n}) - 1), {}},\n")
   math(EXPR n "${n} + 1")
 endmacro()
 foreach(rel IN LISTS modules)

@@ -25,7 +25,8 @@ local parley = require "parley"
 local dial = require "parley.dial"
 local session = require "parley.session"
 local crypto = require "parley.crypto"
-local sasl = require "parley.sasl"
+-- Loaded on first use: a script that never authenticates never loads it.
+local sasl = setmetatable({}, { __index = function(_, k) return require("parley.sasl")[k] end })
 
 local M = {}
 

@@ -36,7 +36,7 @@ end
 --- A fresh Message-ID, `<random@domain>`.
 -- @param domain optional right-hand side (default: the domain of `from`, or parley.invalid)
 function M.message_id(domain)
-  return "<" .. crypto.hex(crypto.random(12)) .. "." .. os.time() .. "@" ..
+  return "<" .. crypto.hex(crypto.unique(12)) .. "." .. os.time() .. "@" ..
     (domain or "parley.invalid") .. ">"
 end
 
@@ -206,7 +206,7 @@ local function attachment(a)
 end
 
 local function multipart(msg)
-  local boundary = "=_parley_" .. crypto.hex(crypto.random(12))
+  local boundary = "=_parley_" .. crypto.hex(crypto.unique(12))
   local th, tb = text_part(msg.body, msg.content_type)
   local parts = { table.concat(th, "\r\n") .. "\r\n\r\n" .. tb }
   for _, a in ipairs(msg.attachments) do parts[#parts + 1] = attachment(a) end

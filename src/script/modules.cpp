@@ -35,9 +35,7 @@ int search(lua_State* L) {
   for (const auto& file : embedded::files()) {
     if (file.name != name) continue;
     std::string chunk = "=" + rel + ".lua";
-    if (luaL_loadbuffer(L, file.text.data(), file.text.size(), chunk.c_str()) != LUA_OK) {
-      raise_top(L);
-    }
+    if (embedded::load(L, file, chunk.c_str()) != LUA_OK) raise_top(L);
     engine.add_library_source(chunk);
     lua_pushstring(L, chunk.c_str() + 1);
     return 2;

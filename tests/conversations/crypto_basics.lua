@@ -46,6 +46,9 @@ assert(crypto.hex(crypto.pbkdf2("sha1", "password", "salt", 2, 20)) ==
 -- random, xor, hex
 local r1, r2 = crypto.random(16), crypto.random(16)
 assert(#r1 == 16 and r1 ~= r2, "random bytes")
+local u1, u2 = crypto.unique(12), crypto.unique(12)
+assert(#u1 == 12 and u1 ~= u2, "unique bytes")
+assert(not pcall(crypto.unique, 0) and not pcall(crypto.unique, 257), "unique: 1 to 256 bytes")
 assert(crypto.xor("\1\2\3", "\1\2\3") == "\0\0\0")
 assert(not pcall(crypto.xor, "ab", "abc"), "xor wants equal lengths")
 assert(crypto.hex("\0\255") == "00ff")
