@@ -18,10 +18,14 @@ local function fails(pattern, f, ...)
 end
 
 local srv = listen { host = "127.0.0.1", port = 0 }
+-- The accepted connections are kept: one that is collected is closed, and the client's read
+-- below would see eof instead of its timeout.
+local held = {}
 spawn(function()
   while true do
     local s = srv:accept(5)
     if not s then return end
+    held[#held + 1] = s
     s:send("220 hello")
   end
 end)
