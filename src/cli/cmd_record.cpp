@@ -145,9 +145,9 @@ Runner define(CLI::App& app) {
   app.add_option("--write-ca", f->write_ca,
                  "write the certificate parley shows clients, for them to trust")
       ->type_name("FILE");
-  add_checked(app, "--sessions", "stop after N sessions",
-              [f](const std::string& v) { f->sessions = parse_count("--sessions", v); })
-      ->type_name("N");
+  add_checked(app, "--sessions", "stop after N sessions", [f](const std::string& v) {
+    f->sessions = parse_count("--sessions", v);
+  })->type_name("N");
   add_checked(app, "--idle-timeout", "end a session silent for S seconds (300)",
               [f](const std::string& v) { f->idle = parse_seconds("--idle-timeout", v); })
       ->type_name("S");

@@ -5,8 +5,8 @@
 // chunk to the script as it arrives (r:next); the script forwards it (r:write) and records
 // it. r:stop() ends the reading and puts what was not handed out back into the connections,
 // which are then ordinary connections again (for a STARTTLS handshake, say).
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ssl/error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <deque>
 
 #include "script/conn.hpp"
@@ -132,7 +132,8 @@ int l_new(lua_State* L) {
   for (int i = 0; i < 2; ++i) {
     auto& conn = check_script_conn(L, i + 1);
     if (conn->net->closed()) arg_error(L, i + 1, "the connection is closed");
-    if (conn->net->busy()) arg_error(L, i + 1, "the connection is busy (one waiter per connection)");
+    if (conn->net->busy())
+      arg_error(L, i + 1, "the connection is busy (one waiter per connection)");
     relay->sides[i].conn = conn;
     // What a framer holds or the buffer has already received comes first.
     conn->net->input().unread(conn->framer->take_partial());
@@ -144,7 +145,8 @@ int l_new(lua_State* L) {
       relay->queue.push_back({i, {}, "eof"});
     }
   }
-  auto* p = static_cast<std::shared_ptr<Relay>*>(lua_newuserdatauv(L, sizeof(std::shared_ptr<Relay>), 0));
+  auto* p =
+      static_cast<std::shared_ptr<Relay>*>(lua_newuserdatauv(L, sizeof(std::shared_ptr<Relay>), 0));
   new (p) std::shared_ptr<Relay>(relay);
   luaL_setmetatable(L, kRelayMeta);
   relay->read(0);
@@ -210,21 +212,21 @@ int l_write(lua_State* L) {
   timer->async_wait([conn](const boost::system::error_code& ec) {
     if (!ec) conn->net->close(true);  // the peer took nothing for the whole timeout
   });
-  transport.write_all(boost::asio::buffer(*data), [data, conn, task, timer, &engine](
-                                                      const boost::system::error_code& ec,
-                                                      std::size_t) {
-    timer->cancel();
-    engine.wake(task, [ec, conn](lua_State* co) {
-      if (!ec) {
-        lua_pushboolean(co, 1);
-        return 1;
-      }
-      lua_pushboolean(co, 0);
-      push_error(co, kNetworkError, "network",
-                 "relay: sending to " + conn->label + " failed: " + ec.message());
-      return 2;
-    });
-  });
+  transport.write_all(
+      boost::asio::buffer(*data),
+      [data, conn, task, timer, &engine](const boost::system::error_code& ec, std::size_t) {
+        timer->cancel();
+        engine.wake(task, [ec, conn](lua_State* co) {
+          if (!ec) {
+            lua_pushboolean(co, 1);
+            return 1;
+          }
+          lua_pushboolean(co, 0);
+          push_error(co, kNetworkError, "network",
+                     "relay: sending to " + conn->label + " failed: " + ec.message());
+          return 2;
+        });
+      });
   return suspend(L);
 }
 
