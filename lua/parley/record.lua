@@ -33,6 +33,18 @@ local function guess(line)
   return "line"
 end
 
+-- An SMTP or POP3 `AUTH MECH [initial-response]` line: opens the exchange, registers an
+-- initial response as a secret and shows it masked. Returns what `client_line` returns.
+function Tape:auth_command(line, shown)
+  local mech, ir = line:match("^%S+%s+(%S+)%s*(%S*)$")
+  self.auth_open = true
+  if ir and ir ~= "" and ir ~= "=" then
+    parley.secret(ir)
+    shown = "AUTH " .. mech .. " ****"
+  end
+  return shown, { kind = "auth", mech = mech and mech:upper(), ir = ir ~= "" and ir ~= nil }
+end
+
 -- A client line as it may be written: credentials replaced (`****`, `${user}`), and the value
 -- registered as a secret so that the run's own transcript masks it.
 function Tape:client_line(line)
@@ -52,13 +64,7 @@ function Tape:client_line(line)
       return line, { kind = "data" }
     end
     if verb == "AUTH" then
-      local mech, ir = line:match("^%S+%s+(%S+)%s*(%S*)$")
-      self.auth_open = true
-      if ir and ir ~= "" and ir ~= "=" then
-        parley.secret(ir)
-        shown = "AUTH " .. mech .. " ****"
-      end
-      return shown, { kind = "auth", mech = mech and mech:upper(), ir = ir ~= "" and ir ~= nil }
+      return self:auth_command(line, shown)
     end
   elseif p == "pop3" then
     if verb == "PASS" then
@@ -69,13 +75,7 @@ function Tape:client_line(line)
       self.user = line:match("^%S+%s(.*)$")
       return "USER ${user}", { kind = "user" }
     elseif verb == "AUTH" and line:match("^%S+%s+%S+") then
-      local mech, ir = line:match("^%S+%s+(%S+)%s*(%S*)$")
-      self.auth_open = true
-      if ir and ir ~= "" and ir ~= "=" then
-        parley.secret(ir)
-        shown = "AUTH " .. mech .. " ****"
-      end
-      return shown, { kind = "auth", mech = mech and mech:upper(), ir = ir ~= "" and ir ~= nil }
+      return self:auth_command(line, shown)
     end
   elseif p == "imap" then
     local tag, cmd, rest = line:match("^(%S+)%s+(%S+)%s*(.*)$")

@@ -197,29 +197,25 @@ function Builder:smtp_client(text, lineno)
   if self.auth and self.auth.open then return self:auth_response(text, lineno) end
   local verb = upper_word(text)
   self.pending[#self.pending + 1] = { verb = verb, line = lineno, text = text }
-  if verb == "AUTH" then
-    local mech, ir = text:match("^%S+%s+(%S+)%s*(%S*)")
-    if mech then
-      self:start_auth(mech, text, lineno, { ir = ir ~= "" and ir or nil })
-      self.auth.open = true
-      return
-    end
-  end
+  if verb == "AUTH" and self:auth_command(text, lineno) then return end
   self:add { op = "send", text = text, line = lineno }
+end
+
+-- An SMTP or POP3 `AUTH MECH [initial-response]` line opens an AUTH exchange; returns
+-- whether it did (a bare `AUTH` is sent as a plain line).
+function Builder:auth_command(text, lineno)
+  local mech, ir = text:match("^%S+%s+(%S+)%s*(%S*)")
+  if not mech then return false end
+  self:start_auth(mech, text, lineno, { ir = ir ~= "" and ir or nil })
+  self.auth.open = true
+  return true
 end
 
 function Builder:pop3_client(text, lineno)
   if self.auth and self.auth.open then return self:auth_response(text, lineno) end
   local verb = upper_word(text)
   self.pending[#self.pending + 1] = { verb = verb, line = lineno, text = text }
-  if verb == "AUTH" then
-    local mech, ir = text:match("^%S+%s+(%S+)%s*(%S*)")
-    if mech then
-      self:start_auth(mech, text, lineno, { ir = ir ~= "" and ir or nil })
-      self.auth.open = true
-      return
-    end
-  end
+  if verb == "AUTH" and self:auth_command(text, lineno) then return end
   local cred
   if verb == "USER" or verb == "PASS" then cred = verb:lower() end
   self:add { op = "send", text = text, line = lineno, cred = cred }
