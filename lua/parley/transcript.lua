@@ -598,7 +598,7 @@ local MONTHS = { JAN = 1, FEB = 1, MAR = 1, APR = 1, MAY = 1, JUN = 1, JUL = 1, 
 -- a time (`12:27:28`), a date word (a weekday or month name, a year, a zone like `+0100`
 -- or `(BST)`), an IP address, a number with a fraction (`0.001`, durations), an
 -- identifier mixing letters and digits of 6 characters or more (queue ids such as
--- `4Fz3Xk1Zx7`, session ids, hex stamps), or a message id (an `@` word whose left part holds
+-- `4Fz3Xk1Zx7`, session ids, hex stamps), a run of 10 digits or more, or a message id (an `@` word whose left part holds
 -- 4 digits or more); addresses are compared.
 function M.volatile(word)
   local w = word:gsub("^[%(%[<\"']+", ""):gsub("[%)%]>\"',;:.]+$", "")
@@ -618,7 +618,9 @@ function M.volatile(word)
   if #w >= 6 and w:find("%d") and w:find("%a") and not w:find("[^%w%-_.=+/]") then
     return true
   end
-  return false
+  -- ten digits or more: a queue id that happens to hold no letter (Postfix's hex ids do, now
+  -- and then), a Unix time; sizes and counts in replies are shorter
+  return #w >= 10 and w:find("^%d+$") ~= nil
 end
 
 --- A reply's text with its volatile words replaced by `*` (see `volatile`, and the day of

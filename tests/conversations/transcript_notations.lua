@@ -141,6 +141,10 @@ check(type(err) == "table" and err.exit == 1, "exit 1")
 -- --exact: a changed text fails, volatile words (the queue id) do not.
 check(transcript.normalize("250 2.0.0 Ok: queued as 4QXk3Z1Wr8z9") ==
   transcript.normalize("250 2.0.0 Ok: queued as 9ZZk3Z1Wr8aa"), "queue ids are volatile")
+check(transcript.normalize("250 2.0.0 Ok: queued as 65950520332") ==
+  transcript.normalize("250 2.0.0 Ok: queued as 4QXk3Z1Wr8z9"), "an all-digit queue id is volatile")
+check(transcript.normalize("250 SIZE 10240000") ~= transcript.normalize("250 SIZE 20480000"),
+  "a size is compared")
 check(transcript.normalize("220 a ESMTP Sat, 9 Jun 2001 12:27:28 +0100 (BST)") ==
   transcript.normalize("220 a ESMTP Wed, 2 Dec 2026 01:02:03 +0000 (UTC)"), "dates are volatile")
 check(transcript.normalize("250 Ok") ~= transcript.normalize("250 Okay"), "words are not")
