@@ -12,6 +12,9 @@ namespace parley::script {
 namespace {
 
 const char* kTaskMeta = "parley.task";
+// The registry key of the methods table of tasks (also parley.task_methods, so that the
+// editor definitions test can list them).
+const char kTaskMethodsKey = 'T';
 
 // sleep(seconds)
 int l_sleep(lua_State* L) {
@@ -150,15 +153,11 @@ int l_task_index(lua_State* L) {
   const char* key = check_string(L, 2);
   if (std::string_view(key) == "id") {
     lua_pushinteger(L, t->id);
-  } else if (std::string_view(key) == "join") {
-    lua_pushcfunction(L, protect<l_join>);
-  } else if (std::string_view(key) == "done") {
-    lua_pushcfunction(L, protect<l_task_done>);
-  } else if (std::string_view(key) == "cancel") {
-    lua_pushcfunction(L, protect<l_task_cancel>);
-  } else {
-    lua_pushnil(L);
+    return 1;
   }
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &kTaskMethodsKey);
+  lua_pushvalue(L, 2);
+  lua_rawget(L, -2);
   return 1;
 }
 
@@ -310,6 +309,13 @@ void open_core(lua_State* L) {
   lua_pushcfunction(L, protect<l_task_gc>);
   lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
+  const luaL_Reg task_methods[] = {{"join", protect<l_join>},
+                                   {"done", protect<l_task_done>},
+                                   {"cancel", protect<l_task_cancel>},
+                                   {nullptr, nullptr}};
+  lua_newtable(L);
+  luaL_setfuncs(L, task_methods, 0);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &kTaskMethodsKey);
 
   const luaL_Reg globals[] = {{"sleep", protect<l_sleep>},
                               {"spawn", protect<l_spawn>},
@@ -340,6 +346,8 @@ void open_core(lua_State* L) {
   lua_setfield(L, -2, "args");
   push_options(L, engine);
   lua_setfield(L, -2, "options");
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &kTaskMethodsKey);
+  lua_setfield(L, -2, "task_methods");
   for (const luaL_Reg* r = globals; r->name != nullptr; ++r) {
     lua_getfield(L, -1, r->name);
     lua_setglobal(L, r->name);

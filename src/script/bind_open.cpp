@@ -26,6 +26,8 @@ using asio::ip::tcp;
 using boost::system::error_code;
 
 const char* kListenerMeta = "parley.listener";
+// The registry key of the methods table of listeners (also parley.listener_methods).
+const char kListenerMethodsKey = 'L';
 
 struct ConnectSpec {
   std::string host = "127.0.0.1";
@@ -521,12 +523,10 @@ int l_listener_index(lua_State* L) {
     lua_pushlstring(L, lst->cert_pem.data(), lst->cert_pem.size());
   } else if (key == "tls") {
     lua_pushstring(L, lst->tls_mode.c_str());
-  } else if (key == "accept") {
-    lua_pushcfunction(L, protect<l_accept>);
-  } else if (key == "close") {
-    lua_pushcfunction(L, protect<l_listener_close>);
   } else {
-    lua_pushnil(L);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &kListenerMethodsKey);
+    lua_pushvalue(L, 2);
+    lua_rawget(L, -2);
   }
   return 1;
 }
@@ -544,6 +544,11 @@ void open_connections(lua_State* L) {
   lua_pushliteral(L, "listener");
   lua_setfield(L, -2, "__name");
   lua_pop(L, 1);
+  const luaL_Reg methods[] = {
+      {"accept", protect<l_accept>}, {"close", protect<l_listener_close>}, {nullptr, nullptr}};
+  lua_newtable(L);
+  luaL_setfuncs(L, methods, 0);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &kListenerMethodsKey);
 
   const luaL_Reg globals[] = {{"connect", protect<l_connect>},
                               {"exec", protect<l_exec>},
@@ -557,6 +562,8 @@ void open_connections(lua_State* L) {
     lua_setglobal(L, r->name);
     lua_setfield(L, -2, r->name);
   }
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &kListenerMethodsKey);
+  lua_setfield(L, -2, "listener_methods");
   lua_pop(L, 2);
 }
 
