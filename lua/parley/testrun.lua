@@ -74,6 +74,8 @@ local function file_env(state)
   end
   return env
 end
+-- Exported for the test that keeps the editor definitions (lua-types/) in step.
+M.file_env = file_env
 
 local function classify(err, task_done)
   if type(err) == "table" and rawequal(getmetatable(err), SKIP) then return "skip", err.reason end

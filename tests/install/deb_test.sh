@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Debian package of BUILD_DIR (cpack -G DEB, dependencies from dpkg-shlibdeps) and
 # checks it: its dependencies name the shared libraries, `parley demo` runs from the extracted
-# package, `man -l` renders its pages, its completions are in the vendor directories.
+# package, `man -l` renders its pages, its completions are in the vendor directories, the
+# editor definitions are in /usr/share/parley/lua-types.
 # Usage: deb_test.sh BUILD_DIR        (run by scripts/test)
 set -euo pipefail
 build=$(cd "$1" && pwd)
@@ -32,4 +33,9 @@ check "bash completion" test -f "$work/root/usr/share/bash-completion/completion
 check "zsh completion" test -f "$work/root/usr/share/zsh/vendor-completions/_parley"
 check "fish completion" test -f "$work/root/usr/share/fish/vendor_completions.d/parley.fish"
 check "examples" test -f "$work/root/usr/share/doc/parley/examples/quickstart.lua"
+for src in "$(dirname "$0")"/../../lua-types/*.lua; do
+  check "lua-types/$(basename "$src")" cmp -s "$src" "$work/root/usr/share/parley/lua-types/$(basename "$src")"
+done
+check "examples/.luarc.json names /usr/share/parley/lua-types" \
+  grep -q '/usr/share/parley/lua-types' "$work/root/usr/share/doc/parley/examples/.luarc.json"
 exit $failed

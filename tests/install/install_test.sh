@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `cmake --install` into a temporary prefix: the binary runs `parley demo`, every man page
 # renders with `man -l`, the bash completion registers with `complete -p parley` and offers the
-# options of `parley run --help`, the zsh and fish completions and the examples are there.
+# options of `parley run --help`, the zsh and fish completions, the examples and the editor
+# definitions (lua-types/) are there.
 # Usage: install_test.sh BUILD_DIR
 set -uo pipefail
 build=$1
@@ -67,6 +68,14 @@ check "bash completion: after --timeout no options are offered" bash -c "
 check "zsh completion installed" grep -q '^#compdef parley' "$prefix/share/zsh/vendor-completions/_parley"
 check "fish completion installed" grep -q -- "-l threads" "$prefix/share/fish/vendor_completions.d/parley.fish"
 check "examples installed" test -f "$prefix/share/doc/parley/examples/quickstart.lua"
+# The editor definitions: every file of lua-types/, and the example .luarc.json points at them.
+types=$prefix/share/parley/lua-types
+for src in "$(dirname "$0")"/../../lua-types/*.lua; do
+  check "lua-types/$(basename "$src") installed" cmp -s "$src" "$types/$(basename "$src")"
+done
+check "lua-types/parley.lua declares connect" grep -q '^function connect(' "$types/parley.lua"
+check "examples/.luarc.json installed" grep -q '"workspace.library"' \
+  "$prefix/share/doc/parley/examples/.luarc.json"
 
 echo "$passed passed, $failed failed"
 ((failed == 0))
