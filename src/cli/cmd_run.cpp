@@ -2,8 +2,10 @@
 #include <iostream>
 #include <iterator>
 #include <optional>
+#include <stdexcept>
 
 #include "cli/cli.hpp"
+#include "cli/password.hpp"
 #include "cli/run_transcript.hpp"
 #include "script/embedded.hpp"
 
@@ -57,7 +59,11 @@ Runner define_run(CLI::App& app) {
       ->type_name("");
   add_args(app, *c);
   return [c, code, flags] {
-    if (flags->ask_password) c->options.args.emplace_back("password", ask_password("password: "));
+    if (flags->ask_password) {
+      auto typed = ask_password("password: ", true);  // no terminal: a line of stdin
+      if (!typed || typed->empty()) throw std::runtime_error("--ask-password: no password given");
+      c->options.args.emplace_back("password", *typed);
+    }
     if (*code) {  // -e CODE: every argument left is NAME=VALUE
       if (!c->script.empty()) c->rest.insert(c->rest.begin(), c->script);
       take_args(*c);

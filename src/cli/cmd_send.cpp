@@ -73,7 +73,7 @@ int send(Common& c, const SendOptions& o) {
     } else if (const char* env = std::getenv("PARLEY_PASSWORD"); env != nullptr && *env != 0) {
       pass = env;
     } else {
-      auto typed = ask_password_on_tty("Password for " + (o.user.empty() ? "AUTH" : o.user) + ": ");
+      auto typed = ask_password("Password for " + (o.user.empty() ? "AUTH" : o.user) + ": ");
       if (!typed) {
         throw UsageError(
             "send: AUTH needs a password: --password-file FILE, PARLEY_PASSWORD, or a terminal "

@@ -12,18 +12,22 @@
 
 namespace parley::cli {
 
-std::optional<std::string> ask_password_on_tty(const std::string& prompt) {
-  int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
+std::optional<std::string> ask_password(const std::string& prompt, bool or_stdin) {
+  int fd = ::open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  bool tty = fd >= 0;
+  if (!tty && !or_stdin) return std::nullopt;
+  if (!tty) fd = STDIN_FILENO;
   termios saved{};
-  bool restore = tcgetattr(fd, &saved) == 0;
+  bool restore = tty && tcgetattr(fd, &saved) == 0;
   if (restore) {
     termios quiet = saved;
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     quiet.c_lflag |= ECHONL;
     tcsetattr(fd, TCSAFLUSH, &quiet);
   }
-  [[maybe_unused]] auto w = ::write(fd, prompt.data(), prompt.size());
+  if (tty) {
+    [[maybe_unused]] auto w = ::write(fd, prompt.data(), prompt.size());
+  }
   std::string line;
   bool ended = false;
   for (;;) {
@@ -38,7 +42,7 @@ std::optional<std::string> ask_password_on_tty(const std::string& prompt) {
     if (line.size() < 4096) line.push_back(ch);
   }
   if (restore) tcsetattr(fd, TCSAFLUSH, &saved);
-  ::close(fd);
+  if (tty) ::close(fd);
   if (ended) return std::nullopt;
   return line;
 }

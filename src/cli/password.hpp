@@ -6,9 +6,10 @@
 
 namespace parley::cli {
 
-/// Reads a line from the controlling terminal with echo off, after printing `prompt` there.
-/// Returns nothing when there is no terminal or the user ended the input (Ctrl-D).
-std::optional<std::string> ask_password_on_tty(const std::string& prompt);
+/// Reads a password: a line from the controlling terminal with echo off, after printing
+/// `prompt` there; with no terminal and `or_stdin`, a line of standard input (a pipe).
+/// Returns nothing when there is nowhere to read from or the input ended (Ctrl-D) before a line.
+std::optional<std::string> ask_password(const std::string& prompt, bool or_stdin = false);
 
 /// The first line of `path` (without its line end). Throws a UsageError naming the file.
 std::string read_password_file(const std::string& path);

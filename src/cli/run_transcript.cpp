@@ -1,12 +1,5 @@
 #include "cli/run_transcript.hpp"
 
-#include <fcntl.h>
-#include <termios.h>
-#include <unistd.h>
-
-#include <cstdio>
-#include <stdexcept>
-
 namespace parley::cli {
 
 int run_script_or_transcript(script::Engine& engine, const std::string& path,
@@ -33,37 +26,6 @@ int run_script_or_transcript(script::Engine& engine, const std::string& path,
                           "local cfg = PARLEY_TRANSCRIPT_RUN\n"
                           "PARLEY_TRANSCRIPT_RUN = nil\n"
                           "require('parley.transcript').main(cfg)\n");
-}
-
-std::string ask_password(const std::string& prompt) {
-  int fd = open("/dev/tty", O_RDWR | O_NOCTTY);
-  bool tty = fd >= 0;
-  if (!tty) fd = STDIN_FILENO;
-  termios saved{};
-  bool echo_off = tty && tcgetattr(fd, &saved) == 0;
-  if (echo_off) {
-    termios quiet = saved;
-    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    tcsetattr(fd, TCSAFLUSH, &quiet);
-  }
-  if (tty) {
-    ssize_t ignored = write(fd, prompt.data(), prompt.size());
-    (void)ignored;
-  }
-  std::string out;
-  char ch = 0;
-  while (read(fd, &ch, 1) == 1 && ch != '\n') {
-    if (ch != '\r') out += ch;
-    if (out.size() > 4096) break;
-  }
-  if (echo_off) {
-    tcsetattr(fd, TCSAFLUSH, &saved);
-    ssize_t ignored = write(fd, "\n", 1);
-    (void)ignored;
-  }
-  if (tty) close(fd);
-  if (out.empty()) throw std::runtime_error("--ask-password: no password given");
-  return out;
 }
 
 }  // namespace parley::cli

@@ -17,7 +17,4 @@ struct TranscriptFlags {
 int run_script_or_transcript(script::Engine& engine, const std::string& path,
                              const TranscriptFlags& flags);
 
-/// Asks for a password on the terminal, without echo (reads stdin when there is no terminal).
-std::string ask_password(const std::string& prompt);
-
 }  // namespace parley::cli

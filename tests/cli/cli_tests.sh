@@ -95,5 +95,13 @@ check "--shard message" has "$work/sh" "--shard I/N wants I between 1 and N"
 check "serve --smtp=70000 names --smtp" status 2 "$work/port" serve --smtp=70000
 check "--smtp message" has "$work/port" "--smtp wants a port number"
 
+# --ask-password without a terminal (setsid: none) reads a line of stdin; none is an error.
+check "run --ask-password reads stdin without a terminal" bash -c "
+  echo hunter2 | setsid '$parley' run --ask-password -e 'print(#args.password)' >'$work/ask' 2>&1
+  grep -qx 7 '$work/ask'"
+check "run --ask-password: no password given" bash -c "
+  ! setsid '$parley' run --ask-password -e 'print(1)' </dev/null >'$work/ask' 2>&1 &&
+  grep -q 'no password given' '$work/ask'"
+
 echo "$passed passed, $failed failed"
 ((failed == 0))
