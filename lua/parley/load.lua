@@ -45,6 +45,28 @@ function M.step(name, fn, ...)
   return done(hooks.step_begin(name), fn(...))
 end
 
+local declared = {}
+
+--- Declares the run's pass/fail criteria, as `parley load --threshold EXPR` does:
+-- `load.thresholds { "p99<50ms", "p95(step=rcpt)<10ms", "failed<1%", "throughput>500" }`.
+-- `parley load` exits 1 when one is missed and its report says which and by how much; a
+-- malformed expression is a script error. Outside `parley load` it does nothing.
+-- @param list the expressions (strings)
+function M.thresholds(list)
+  if type(list) ~= "table" then
+    parley.raise(2, "script", "thresholds: a list of expressions, e.g. { \"p99<50ms\" }")
+  end
+  for i, expr in ipairs(list) do
+    if type(expr) ~= "string" then
+      parley.raise(2, "script", "thresholds: item " .. i .. " is not a string")
+    end
+    if hooks ~= nil and not declared[expr] then
+      hooks.threshold(expr)
+      declared[expr] = true
+    end
+  end
+end
+
 --- Called by `parley load` before the first conversation: the timing hooks, the run facts,
 -- and `print` to stderr (stdout carries the report).
 function M._setup(h, info)

@@ -22,6 +22,7 @@
 #include "cli/cli.hpp"
 #include "load/runner.hpp"
 #include "load/scaler.hpp"
+#include "load/threshold.hpp"
 
 namespace parley::cli {
 
@@ -39,7 +40,48 @@ struct LoadFlags {
   long shards = 0;
   bool json = false;
   bool merge = false;
+  std::vector<std::string> thresholds;  // --threshold, as given
 };
+
+// The --threshold expressions, parsed before anything runs: a malformed one is a usage error.
+std::vector<load::Threshold> option_thresholds(const LoadFlags& f) {
+  std::vector<load::Threshold> out;
+  for (const auto& expr : f.thresholds) {
+    try {
+      out.push_back(load::parse_threshold(expr));
+    } catch (const load::ThresholdError& e) {
+      throw UsageError("--threshold \"" + expr + "\": " + e.what());
+    }
+  }
+  return out;
+}
+
+// Judges the results by the option's thresholds and the script's (load.thresholds; those of
+// every merged file), then says how the run exits: 1 when a threshold was missed, or when a
+// conversation failed and no threshold says how many may.
+int judge(load::Results& r, const std::vector<load::Threshold>& given, bool stopped) {
+  r.thresholds.clear();
+  std::vector<std::string> seen;
+  bool failures_gated = false;
+  auto add = [&](const load::Threshold& t, const char* source) {
+    if (std::find(seen.begin(), seen.end(), t.expr) != seen.end()) return;
+    seen.push_back(t.expr);
+    failures_gated = failures_gated || t.about_failures();
+    r.thresholds.push_back(load::evaluate(t, r, source));
+  };
+  for (const auto& t : given) add(t, "option");
+  for (const auto& expr : r.script_thresholds) {
+    try {
+      add(load::parse_threshold(expr), "script");
+    } catch (const load::ThresholdError& e) {
+      throw UsageError("load.thresholds \"" + expr + "\": " + e.what());
+    }
+  }
+  bool missed = std::any_of(r.thresholds.begin(), r.thresholds.end(),
+                            [](const load::ThresholdResult& t) { return !t.ok; });
+  if (stopped || missed) return 1;
+  return r.failed > 0 && !failures_gated ? 1 : 0;
+}
 
 // "30", "30s", "500ms", "5m", "1h"
 double parse_duration(const std::string& flag, const std::string& value) {
@@ -84,7 +126,8 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
-int merge(const std::vector<std::string>& rest) {
+int merge(const std::vector<std::string>& rest, const LoadFlags& f) {
+  std::vector<load::Threshold> given = option_thresholds(f);
   bool json = false;
   std::vector<std::string> files;
   for (const auto& a : rest) {
@@ -108,9 +151,10 @@ int merge(const std::vector<std::string>& rest) {
     }
     total.merge_part(part);
   }
+  int status = judge(total, given, false);
   std::string out = json ? total.to_json() : total.to_text();
   std::fwrite(out.data(), 1, out.size(), stdout);
-  return total.failed > 0 ? 1 : 0;
+  return status;
 }
 
 std::atomic<bool> g_interrupted{false};
@@ -148,6 +192,7 @@ double cpu_seconds(clockid_t clock) {
 }
 
 int run_load(Common& c, const LoadFlags& f) {
+  std::vector<load::Threshold> given = option_thresholds(f);
   const std::string script = c.script;
   if (access(script.c_str(), R_OK) != 0) throw UsageError("cannot read the script " + script);
   std::FILE* transcript_file = setup_transcript(c);
@@ -340,6 +385,12 @@ int run_load(Common& c, const LoadFlags& f) {
       return 2;
     }
   }
+  for (auto& r : runners) {
+    if (!r->threshold_error().empty()) {
+      std::fprintf(stderr, "parley: %s: %s\n", script.c_str(), r->threshold_error().c_str());
+      return 2;
+    }
+  }
   load::Results total;
   for (auto& r : runners) total.merge(r->results());
   for (double seconds : cpu) total.cpu_seconds += seconds;
@@ -362,11 +413,11 @@ int run_load(Common& c, const LoadFlags& f) {
   st.shard = f.shard;
   st.shards = f.shards;
   total.started_at = started_at;
+  int status = judge(total, given, stopped);
   std::string out = f.json ? total.to_json() : total.to_text();
   std::fwrite(out.data(), 1, out.size(), stdout);
   std::fflush(stdout);
-  if (stopped) return 1;
-  return total.failed > 0 ? 1 : 0;
+  return status;
 }
 
 int load_command(Common& c, const LoadFlags& f) {
@@ -375,7 +426,7 @@ int load_command(Common& c, const LoadFlags& f) {
     if (!c.script.empty()) rest.push_back(c.script);
     rest.insert(rest.end(), c.rest.begin(), c.rest.end());
     if (f.json) rest.push_back("--json");
-    return merge(rest);
+    return merge(rest, f);
   }
   if (c.script.empty()) throw UsageError("load: no script given");
   if (!f.count && !f.duration) {
@@ -417,6 +468,12 @@ Runner define(CLI::App& app) {
       app, "--shard", "run the I-th of N parts of the whole load (N machines together)",
       [f](const std::string& v) { std::tie(f->shard, f->shards) = parse_shard("--shard", v); })
       ->type_name("I/N");
+  app.add_option("--threshold", f->thresholds,
+                 "exit 1 unless the run meets EXPR: p99<50ms, p95(step=rcpt)<10ms, failed<1%, "
+                 "throughput>500 (repeatable)")
+      ->type_name("EXPR")
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_flag("--json", f->json, "results as JSON (for --merge)");
   app.add_flag("--merge", f->merge,
                "add up the --json results of shards: parley load --merge [--json] RESULT.json ...");

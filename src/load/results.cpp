@@ -33,6 +33,14 @@ void merge_common(Results& into, const Results& other) {
     mine.failed += s.failed;
     mine.latency.merge(s.latency);
   }
+  if (into.series.size() < other.series.size()) into.series.resize(other.series.size());
+  for (std::size_t i = 0; i < other.series.size(); ++i) into.series[i].merge(other.series[i]);
+  for (const auto& t : other.script_thresholds) {
+    if (std::find(into.script_thresholds.begin(), into.script_thresholds.end(), t) ==
+        into.script_thresholds.end()) {
+      into.script_thresholds.push_back(t);
+    }
+  }
   if (other.started_at > 0 && (into.started_at == 0 || other.started_at < into.started_at)) {
     into.started_at = other.started_at;
   }
@@ -148,6 +156,48 @@ std::string format_micros(std::uint64_t us) {
   return fmt("%.1f s", v / 1e6);
 }
 
+SparseHistogram SparseHistogram::of(const Histogram& h) {
+  SparseHistogram s;
+  s.buckets = h.buckets();
+  s.min = h.min();
+  s.max = h.max();
+  s.sum = h.sum();
+  return s;
+}
+
+Histogram SparseHistogram::expand() const {
+  Histogram h;
+  for (const auto& [lower, n] : buckets) h.add_bucket(lower, n);
+  h.set_exact(min, max, sum);
+  return h;
+}
+
+std::uint64_t SparseHistogram::count() const {
+  std::uint64_t n = 0;
+  for (const auto& b : buckets) n += b.second;
+  return n;
+}
+
+void SparseHistogram::merge(const SparseHistogram& other) {
+  if (other.buckets.empty()) return;
+  if (buckets.empty()) {
+    *this = other;
+    return;
+  }
+  Histogram h = expand();
+  h.merge(other.expand());
+  *this = of(h);
+}
+
+void Second::merge(const Second& other) {
+  started += other.started;
+  ok += other.ok;
+  failed += other.failed;
+  for (const auto& [cause, n] : other.causes) causes[cause] += n;
+  latency.merge(other.latency);
+  for (const auto& [name, h] : other.steps) steps[name].merge(h);
+}
+
 void Results::merge(const Results& other) {
   merge_common(*this, other);
 }
@@ -218,6 +268,41 @@ std::string Results::to_json() const {
            {"failed_latency", histogram_json(failed_latency)},
            {"failures", std::move(failures_json)},
            {"steps", std::move(steps_json)}};
+  // Added to format 1 (readers of older files find none): the series and the thresholds.
+  if (!series.empty()) {
+    Json seconds = Json::array();
+    for (std::size_t i = 0; i < series.size(); ++i) {
+      const Second& sec = series[i];
+      Json causes = Json::object();
+      for (const auto& [cause, n] : sec.causes) causes[cause] = n;
+      Json step_latency = Json::object();
+      for (const auto& [name, st] : ordered) {
+        auto it = sec.steps.find(name);
+        if (it != sec.steps.end()) step_latency[name] = histogram_json(it->second.expand());
+      }
+      seconds.push_back(Json{{"t", i},
+                             {"started", sec.started},
+                             {"ok", sec.ok},
+                             {"failed", sec.failed},
+                             {"failures", std::move(causes)},
+                             {"latency", histogram_json(sec.latency.expand())},
+                             {"steps", std::move(step_latency)}});
+    }
+    doc["series"] = Json{{"interval", 1}, {"seconds", std::move(seconds)}};
+  }
+  if (!script_thresholds.empty()) doc["script_thresholds"] = script_thresholds;
+  if (!thresholds.empty()) {
+    Json list = Json::array();
+    for (const auto& t : thresholds) {
+      list.push_back(Json{{"expr", t.expr},
+                          {"source", t.source},
+                          {"ok", t.ok},
+                          {"value", t.has_value ? number(t.value) : Json(nullptr)},
+                          {"measured", t.measured},
+                          {"verdict", t.verdict}});
+    }
+    doc["thresholds"] = std::move(list);
+  }
   // Invalid UTF-8 (an example may quote a server's bytes) becomes U+FFFD.
   return doc.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
 }
@@ -291,6 +376,39 @@ Results Results::from_json(const std::string& text) {
     mine.failed = need_count(s, "failed");
     mine.latency = read_histogram(need(s, "latency"));
   }
+  auto series_json = v.find("series");
+  if (series_json != v.end() && !series_json->is_null()) {
+    const Json& seconds = need(*series_json, "seconds");
+    if (!seconds.is_array()) throw std::runtime_error("\"series\" has no array of seconds");
+    for (const auto& sj : seconds) {
+      if (!sj.is_object()) throw std::runtime_error("a second of the series is not an object");
+      std::uint64_t t = need_count(sj, "t");
+      if (t > 10'000'000) throw std::runtime_error("a second of the series is past 10^7 s");
+      if (r.series.size() <= t) r.series.resize(t + 1);
+      Second sec;
+      sec.started = need_count(sj, "started");
+      sec.ok = need_count(sj, "ok");
+      sec.failed = need_count(sj, "failed");
+      const Json& causes = need(sj, "failures");
+      if (!causes.is_object()) throw std::runtime_error("a second's failures are not an object");
+      for (const auto& [cause, n] : causes.items())
+        sec.causes[cause] = count_of(n, "a failure count");
+      sec.latency = SparseHistogram::of(read_histogram(need(sj, "latency")));
+      const Json& st = need(sj, "steps");
+      if (!st.is_object()) throw std::runtime_error("a second's steps are not an object");
+      for (const auto& [name, h] : st.items()) {
+        sec.steps[name] = SparseHistogram::of(read_histogram(h));
+      }
+      r.series[t].merge(sec);
+    }
+  }
+  auto declared = v.find("script_thresholds");
+  if (declared != v.end() && declared->is_array()) {
+    for (const auto& t : *declared) {
+      if (!t.is_string()) throw std::runtime_error("a script threshold is not a string");
+      r.script_thresholds.push_back(t.get<std::string>());
+    }
+  }
   return r;
 }
 
@@ -355,6 +473,19 @@ std::string Results::to_text() const {
           static_cast<unsigned long long>(s.failed), format_micros(h.percentile(50)).c_str(),
           format_micros(h.percentile(90)).c_str(), format_micros(h.percentile(99)).c_str(),
           format_micros(h.max()).c_str());
+      out += buf;
+    }
+  }
+  if (!thresholds.empty()) {
+    out += "  thresholds\n";
+    std::size_t width = 8;
+    for (const auto& t : thresholds)
+      width = std::max(width, std::min<std::size_t>(t.expr.size(), 40));
+    for (const auto& t : thresholds) {
+      char buf[512];
+      std::snprintf(buf, sizeof buf, "    %-6s  %-*s  %s%s%s\n", t.ok ? "ok" : "MISSED",
+                    static_cast<int>(width), shorten(t.expr, 40).c_str(), t.measured.c_str(),
+                    t.ok ? "" : ": ", t.ok ? "" : t.verdict.c_str());
       out += buf;
     }
   }

@@ -34,6 +34,43 @@ struct StepStats {
   Histogram latency;         ///< steps that completed, microseconds
 };
 
+/// A histogram kept as its non-empty buckets: a second of the time series has few of them.
+struct SparseHistogram {
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> buckets;  ///< (lower bound, count)
+  std::uint64_t min = 0;
+  std::uint64_t max = 0;
+  std::uint64_t sum = 0;
+
+  static SparseHistogram of(const Histogram& h);
+  Histogram expand() const;
+  std::uint64_t count() const;
+  void merge(const SparseHistogram& other);
+};
+
+/// One second of the run: second k is from k to k+1 seconds after the start. Conversations
+/// count in the second they started (scheduled, with --rate) and in the one they ended.
+struct Second {
+  std::uint64_t started = 0;
+  std::uint64_t ok = 0;
+  std::uint64_t failed = 0;
+  std::map<std::string, std::uint64_t> causes;   ///< failed, by cause
+  SparseHistogram latency;                       ///< successful conversations that ended
+  std::map<std::string, SparseHistogram> steps;  ///< steps that completed
+
+  void merge(const Second& other);
+};
+
+/// A --threshold or load.thresholds expression, and how the run did against it.
+struct ThresholdResult {
+  std::string expr;
+  std::string source;  ///< "option" or "script"
+  bool ok = false;
+  bool has_value = false;  ///< false: nothing was measured (no such step, no conversation)
+  double value = 0;        ///< what was measured, in the expression's unit (us for latencies)
+  std::string measured;    ///< the value as text: "31.2 ms", "2.35 %", "512.3/s"
+  std::string verdict;     ///< "ok", or how far it missed: "12.4 ms over (+25 %)"
+};
+
 struct Failure {
   std::uint64_t count = 0;
   std::string example;  ///< the first message seen (first line)
@@ -53,6 +90,11 @@ struct Results {
   /// (cause, step) -> count and an example. Causes: "reply 550", "timeout", "connect", ...
   std::map<std::pair<std::string, std::string>, Failure> failures;
   std::map<std::string, StepStats> steps;
+  std::vector<Second> series;  ///< per second since the start
+  /// Threshold expressions the script declared (load.thresholds), kept for --merge.
+  std::vector<std::string> script_thresholds;
+  /// How the run did against its thresholds (filled by the caller, see load/threshold.hpp).
+  std::vector<ThresholdResult> thresholds;
 
   std::uint64_t done() const { return ok + failed; }
   double throughput() const { return elapsed > 0 ? static_cast<double>(done()) / elapsed : 0; }

@@ -1,13 +1,16 @@
 #include "load/runner.hpp"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdio>
 #include <deque>
+#include <map>
 #include <unordered_map>
 #include <vector>
 
+#include "load/threshold.hpp"
 #include "script/errors.hpp"
 #include "script/lua_util.hpp"
 
@@ -67,9 +70,23 @@ std::string failure_cause(const std::string& kind, const std::string& message,
 //---------------------------------------------------------------------------------------------
 
 struct Runner::Impl {
-  struct OpenStep {
+  /// A step's statistics and the histogram of its current second.
+  struct StepSlot {
     const std::string* name;
     StepStats* stats;
+    Histogram* now;
+  };
+  /// The second being counted; once the clock has passed it, it moves to results.series.
+  struct Live {
+    long index = -1;
+    std::uint64_t ok = 0;
+    std::uint64_t failed = 0;
+    std::map<std::string, std::uint64_t> causes;
+    Histogram latency;
+    std::map<std::string, Histogram> steps;  ///< by name (stable addresses for StepSlot)
+  };
+  struct OpenStep {
+    StepSlot slot;
     Clock::time_point began;
   };
   struct Conv {
@@ -119,8 +136,53 @@ struct Runner::Impl {
   bool begun = false;
   std::uint64_t launched = 0;
   long running = 0;
-  std::unordered_map<std::string, std::pair<const std::string*, StepStats*>> step_index;
+  std::unordered_map<std::string, StepSlot> step_index;
   long next_step_order = 0;
+  Live live;
+
+  long second_of(Clock::time_point t) const {
+    if (t <= start) return 0;
+    return static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(t - start).count());
+  }
+
+  Second& series_at(long index) {
+    auto i = static_cast<std::size_t>(index);
+    if (results.series.size() <= i) results.series.resize(i + 1);
+    return results.series[i];
+  }
+
+  // Counting happens in the second of `now` (the clock only moves on): a later second first
+  // moves the one counted so far into the series.
+  Live& live_at(Clock::time_point now) {
+    long index = second_of(now);
+    if (index != live.index) {
+      flush();
+      live.index = index;
+    }
+    return live;
+  }
+
+  void flush() {
+    if (live.index < 0) return;
+    Second& sec = series_at(live.index);
+    sec.ok += live.ok;
+    sec.failed += live.failed;
+    for (const auto& [cause, n] : live.causes) sec.causes[cause] += n;
+    sec.latency.merge(SparseHistogram::of(live.latency));
+    for (auto& [name, h] : live.steps) {
+      if (h.count() > 0) sec.steps[name].merge(SparseHistogram::of(h));
+      h = Histogram();
+    }
+    {
+      std::lock_guard<std::mutex> lock(progress.mutex);
+      progress.second_index = live.index;
+      progress.second = sec;
+    }
+    live.ok = live.failed = 0;
+    live.causes.clear();
+    live.latency = Histogram();
+    live.index = -1;
+  }
 
   // The Lua side: parley.load's hooks (closures over this Impl).
   bool install_hooks(std::string& error);
@@ -130,6 +192,7 @@ struct Runner::Impl {
   static int l_drive(lua_State* L);
   static int l_step_begin(lua_State* L);
   static int l_step_end(lua_State* L);
+  static int l_threshold(lua_State* L);
 
   Conv* conv_of(Task* t) {
     // The conversation itself, or the conversation a task it spawned belongs to.
@@ -141,15 +204,15 @@ struct Runner::Impl {
     return nullptr;
   }
 
-  std::pair<const std::string*, StepStats*> step_stats(std::string_view name) {
+  StepSlot step_slot(std::string_view name) {
     std::string key(name);
     auto it = step_index.find(key);
     if (it != step_index.end()) return it->second;
     auto [pos, fresh] = results.steps.try_emplace(key);
     if (fresh) pos->second.order = next_step_order++;
-    auto entry = std::make_pair(&pos->first, &pos->second);
-    step_index.emplace(std::move(key), entry);
-    return entry;
+    StepSlot slot{&pos->first, &pos->second, &live.steps[key]};
+    step_index.emplace(std::move(key), slot);
+    return slot;
   }
 
   void begin() {
@@ -226,6 +289,7 @@ struct Runner::Impl {
     t->reported = true;
     ++launched;
     ++running;
+    ++series_at(second_of(when)).started;
     progress.running.fetch_add(1, std::memory_order_relaxed);
     convs[t->id].scheduled = when;
     deadlines.emplace_back(Clock::now() + timeout, t->id);
@@ -274,6 +338,9 @@ struct Runner::Impl {
     if (!t->failed) {
       ++results.ok;
       results.latency.record(us);
+      Live& l = live_at(now);
+      ++l.ok;
+      l.latency.record(us);
       progress.ok.fetch_add(1, std::memory_order_relaxed);
     } else {
       count_failure(t, conv, us);
@@ -314,9 +381,12 @@ struct Runner::Impl {
     }
     std::string step;
     if (!conv.steps.empty()) {
-      step = *conv.steps.back().name;
-      ++conv.steps.back().stats->failed;
+      step = *conv.steps.back().slot.name;
+      ++conv.steps.back().slot.stats->failed;
     }
+    Live& l = live_at(Clock::now());
+    ++l.failed;
+    ++l.causes[cause];
     ++results.failed;
     results.failed_latency.record(us);
     Failure& f = results.failures[{cause, step}];
@@ -349,10 +419,11 @@ bool Runner::Impl::install_hooks(std::string& error) {
     return false;
   }
   lua_getfield(L, -1, "_setup");
-  lua_createtable(L, 0, 3);
+  lua_createtable(L, 0, 4);
   const luaL_Reg hooks[] = {{"drive", script::protect<l_drive>},
                             {"step_begin", script::protect<l_step_begin>},
                             {"step_end", script::protect<l_step_end>},
+                            {"threshold", script::protect<l_threshold>},
                             {nullptr, nullptr}};
   lua_pushlightuserdata(L, this);
   luaL_setfuncs(L, hooks, 1);
@@ -394,8 +465,7 @@ int Runner::Impl::l_step_begin(lua_State* L) {
     lua_pushinteger(L, 0);
     return 1;
   }
-  auto [key, stats] = impl.step_stats({name, len});
-  conv->steps.push_back({key, stats, Clock::now()});
+  conv->steps.push_back({impl.step_slot({name, len}), Clock::now()});
   lua_pushinteger(L, static_cast<lua_Integer>(conv->steps.size()));
   return 1;
 }
@@ -409,9 +479,34 @@ int Runner::Impl::l_step_end(lua_State* L) {
     return 0;
   }
   OpenStep& s = conv->steps[static_cast<std::size_t>(depth - 1)];
-  ++s.stats->ok;
-  s.stats->latency.record(micros(Clock::now() - s.began));
+  Clock::time_point now = Clock::now();
+  std::uint64_t us = micros(now - s.began);
+  ++s.slot.stats->ok;
+  s.slot.stats->latency.record(us);
+  impl.live_at(now);  // the slot's histogram is of the current second from here on
+  s.slot.now->record(us);
   conv->steps.resize(static_cast<std::size_t>(depth - 1));
+  return 0;
+}
+
+// hooks.threshold(expr): the script declares a threshold (load.thresholds). A malformed one
+// fails the conversation and makes the run a script error.
+int Runner::Impl::l_threshold(lua_State* L) {
+  Impl& impl = self(L);
+  std::size_t len = 0;
+  const char* text = script::check_string(L, 1, &len);
+  std::string expr(text, len);
+  try {
+    parse_threshold(expr);
+  } catch (const ThresholdError& e) {
+    std::string message = "load.thresholds: \"" + expr + "\": " + e.what();
+    if (impl.runner.threshold_error_.empty()) impl.runner.threshold_error_ = message;
+    script::raise(L, 2, "script", message);
+  }
+  auto& declared = impl.results.script_thresholds;
+  if (std::find(declared.begin(), declared.end(), expr) == declared.end()) {
+    declared.push_back(std::move(expr));
+  }
   return 0;
 }
 
@@ -448,6 +543,7 @@ void Runner::run(Clock::time_point start, std::optional<Clock::time_point> end) 
     std::lock_guard<std::mutex> lock(mutex_);
     impl_ = nullptr;
   }
+  impl.flush();
   if (!impl.ending) impl.finished_at = Clock::now();
   results_.elapsed = std::chrono::duration<double>(impl.finished_at - start).count();
   if (results_.elapsed < 0) results_.elapsed = 0;

@@ -48,6 +48,10 @@ struct Progress {
   std::atomic<std::uint64_t> ok{0};
   std::atomic<std::uint64_t> failed{0};
   std::atomic<std::uint64_t> running{0};
+  /// The runner's last whole second (index since the start, -1: none yet), under `mutex`.
+  mutable std::mutex mutex;
+  long second_index = -1;
+  Second second;
 };
 
 class Runner {
@@ -71,6 +75,9 @@ class Runner {
   const std::string& error() const { return error_; }
   Results& results() { return results_; }
   const Progress& progress() const { return progress_; }
+  /// The first malformed expression the script gave load.thresholds (then the run is a
+  /// script error), empty otherwise.
+  const std::string& threshold_error() const { return threshold_error_; }
 
  private:
   struct Impl;
@@ -78,6 +85,7 @@ class Runner {
   std::string script_;
   Share share_;
   std::string error_;
+  std::string threshold_error_;
   Results results_;
   Progress progress_;
   std::mutex mutex_;  ///< guards impl_ against stop() from another thread

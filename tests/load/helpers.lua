@@ -82,9 +82,11 @@ function M.exe()
 end
 
 --- Runs `parley ARGS...` as a child (through exec{}, so that a server played by this script
--- keeps answering) and returns its stdout and its exit status.
-function M.parley(argv, timeout)
-  local cmd = { "sh", "-c", '"$0" "$@"; echo "[exit $?]"', M.exe() }
+-- keeps answering) and returns its stdout (with `stderr_too`, stdout and stderr) and its exit
+-- status.
+function M.parley(argv, timeout, stderr_too)
+  local cmd = { "sh", "-c", '"$0" "$@"' .. (stderr_too and " 2>&1" or "") .. '; echo "[exit $?]"',
+    M.exe() }
   for _, a in ipairs(argv) do cmd[#cmd + 1] = a end
   cmd.framing = "line"
   local p = exec(cmd)
