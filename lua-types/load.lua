@@ -24,4 +24,11 @@ load.info = nil
 ---@return any ...
 function load.step(name, fn, ...) end
 
+--- Declares the run's pass/fail criteria, as `parley load --threshold EXPR` does:
+--- `load.thresholds { "p99<50ms", "p95(step=rcpt)<10ms", "failed<1%", "throughput>500" }`.
+--- `parley load` exits 1 when one is missed; a malformed one is a script error. Outside
+--- `parley load` it does nothing.
+---@param list string[] the expressions
+function load.thresholds(list) end
+
 return load
