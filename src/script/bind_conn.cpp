@@ -633,20 +633,43 @@ int l_newindex(lua_State* L) {
 
 //---------------------------------------------------------------------------------------------
 
+// With a login mask, the client's side of the conversation goes through it (and the server's
+// tells it when an AUTH exchange ends); --show-secrets shows the lines as they are.
+void ScriptConn::show_line(report::Speaker who, std::string_view line) {
+  auto& t = engine->transcript();
+  if (!login_mask) return t.line(id, who, tls(), line);
+  if (who == report::Speaker::server) {
+    login_mask->server_line(line);
+    return t.line(id, who, tls(), line);
+  }
+  std::string shown = login_mask->client_line(line);
+  t.line(id, who, tls(), t.options().show_secrets ? line : std::string_view(shown));
+}
+
+void ScriptConn::show_bytes(report::Speaker who, std::string_view bytes) {
+  auto& t = engine->transcript();
+  if (login_mask && who == report::Speaker::server) login_mask->server_line(bytes);
+  if (login_mask && who == report::Speaker::client && login_mask->hides_client_bytes() &&
+      !t.options().show_secrets) {
+    return t.line(id, who, tls(), "****");
+  }
+  t.bytes(id, who, tls(), bytes);
+}
+
 void ScriptConn::log_received(std::string_view bytes) {
-  if (show) engine->transcript().bytes(id, peer_speaker(), tls(), bytes);
+  if (show) show_bytes(peer_speaker(), bytes);
 }
 
 void ScriptConn::log_received_line(std::string_view line) {
-  if (show) engine->transcript().line(id, peer_speaker(), tls(), line);
+  if (show) show_line(peer_speaker(), line);
 }
 
 void ScriptConn::log_sent_line(std::string_view line) {
-  if (show) engine->transcript().line(id, own_speaker(), tls(), line);
+  if (show) show_line(own_speaker(), line);
 }
 
 void ScriptConn::log_sent_bytes(std::string_view bytes) {
-  if (show) engine->transcript().bytes(id, own_speaker(), tls(), bytes);
+  if (show) show_bytes(own_speaker(), bytes);
 }
 
 void ScriptConn::note(const std::string& text) {

@@ -373,6 +373,7 @@ struct Listener {
   std::shared_ptr<net::ssl::context> ctx;
   std::string cert_pem;
   bool show = false;
+  std::optional<report::LoginProtocol> hide_logins;
   int canceller = 0;
   bool busy = false;
 };
@@ -382,7 +383,7 @@ std::shared_ptr<Listener>& check_listener(lua_State* L) {
 }
 
 // listen{host="127.0.0.1", port=0, tls=false|true|"starttls", cert=, key=, transcript=,
-//        cert_profile="expired"|"wrong-host"}
+//        cert_profile="expired"|"wrong-host", hide_logins="smtp"|"pop3"|"imap"}
 int l_listen(lua_State* L) {
   Engine& engine = Engine::of(L);
   if (lua_isnoneornil(L, 1)) lua_newtable(L), lua_replace(L, 1);
@@ -391,6 +392,11 @@ int l_listen(lua_State* L) {
   lst->host = opt_string_field(L, 1, "host").value_or("127.0.0.1");
   lst->port = static_cast<int>(opt_number_field(L, 1, "port").value_or(0));
   lst->show = opt_bool_field(L, 1, "transcript").value_or(engine.options().verbose);
+  if (auto proto = opt_string_field(L, 1, "hide_logins")) {
+    lst->hide_logins = report::login_protocol(*proto);
+    if (!lst->hide_logins)
+      raise_text(L, "listen: hide_logins must be \"smtp\", \"pop3\" or \"imap\"");
+  }
   if (raw_field(L, 1, "tls") == LUA_TSTRING) {
     std::string mode = lua_tostring(L, -1);
     if (mode != "starttls" && mode != "implicit") {
@@ -479,6 +485,7 @@ int l_accept(lua_State* L) {
         auto conn = make_conn(engine, std::make_unique<net::TcpTransport>(std::move(*socket)),
                               label, true, task);
         conn->show = lst->show;
+        if (lst->hide_logins) conn->login_mask.emplace(*lst->hide_logins);
         conn->server_ctx = lst->ctx;
         conn->host = remote.address().to_string();
         conn->port = remote.port();

@@ -10,6 +10,7 @@
 #include "framing/framing.hpp"
 #include "net/connection.hpp"
 #include "net/tls.hpp"
+#include "report/login_mask.hpp"
 #include "report/transcript.hpp"
 
 namespace parley::script {
@@ -24,6 +25,8 @@ struct ScriptConn {
   int id = 0;
   bool server_role = false;  ///< accepted by listen(): parley is the server
   bool show = true;          ///< appears in the transcript
+  /// Hides what the client sends to log in (listen's hide_logins), secret or not.
+  std::optional<report::LoginMask> login_mask;
   double timeout = 30;
   std::string host;
   int port = 0;
@@ -41,6 +44,8 @@ struct ScriptConn {
     return server_role ? report::Speaker::server : report::Speaker::client;
   }
   bool tls() const { return net->transport().is_tls(); }
+  void show_line(report::Speaker who, std::string_view line);
+  void show_bytes(report::Speaker who, std::string_view bytes);
   void log_received(std::string_view bytes);
   void log_received_line(std::string_view line);
   void log_sent_line(std::string_view line);

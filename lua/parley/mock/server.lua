@@ -769,6 +769,9 @@ function M.start(proto, opts, handler)
     tls = self.tls and "starttls" or false,
     cert = opts.cert, key = opts.key, cert_profile = opts.cert_profile,
     transcript = opts.transcript,
+    -- a client's credentials never show, registered as secrets or not (a password the mock
+    -- does not know, a PLAIN blob encoded another way)
+    hide_logins = proto,
   }
   self.port = self.listener.port
   self.host = self.listener.host
