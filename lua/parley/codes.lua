@@ -245,9 +245,9 @@ M.enhanced_classes = {
 M.enhanced_subjects = {
   [0] = { name = "other or undefined status", text = "no more specific information is available" },
   [1] = { name = "addressing status",
-          text = "about the sender or recipient address, its syntax or validity; usually the sender can fix it" },
+          text = "the sender or recipient address: its syntax, whether it exists or moved" },
   [2] = { name = "mailbox status",
-          text = "the destination mailbox exists, but something about it (full, disabled) is the issue" },
+          text = "the destination mailbox, which exists: whether it takes mail (full, disabled)" },
   [3] = { name = "mail system status",
           text = "the destination mail system as a whole (storage, configuration, supported features)" },
   [4] = { name = "network and routing status",
@@ -260,14 +260,20 @@ M.enhanced_subjects = {
           text = "authentication, authorization, encryption and anti-abuse policy" },
 }
 
---- Enhanced status details keyed "subject.detail" (without the class): `text`, optional
--- `hint`, and `rfc`. RFC 3463 defines X.0.0 to X.7.7; later entries come from the IANA
--- registry created by RFC 5248.
+--- Enhanced status details keyed "subject.detail" (without the class): `text` (its meaning
+-- with a failure class, 4 or 5), optional `hint` (for a failure), and `rfc`. RFC 3463 defines
+-- X.0.0 to X.7.7; later entries come from the IANA registry created by RFC 5248.
+-- The meaning depends on the class: the "other or undefined" details X.N.0 have `success`
+-- (their meaning with class 2: "235 2.7.0" is a security step that went well) and `any` (the
+-- RFC's wording, for "X.7.0"); `any` alone marks a detail that reads the same with every class
+-- (X.1.9, X.3.6, X.6.4); `positive = true` a detail that reports a success (X.1.5).
 M.enhanced_codes = {
   ["0.0"] = { rfc = "RFC 3463", text = "other or undefined status",
-              hint = "Only the class is meaningful; read the text of the reply." },
+              success = "ok (no more specific status)", any = "other or undefined status",
+              hint = "Only the class is meaningful; read the text of the reply.", hint_any = true },
 
-  ["1.0"] = { rfc = "RFC 3463", text = "other address problem" },
+  ["1.0"] = { rfc = "RFC 3463", text = "other address problem",
+              success = "address: ok", any = "other address status" },
   ["1.1"] = { rfc = "RFC 3463", text = "bad destination mailbox address",
               hint = "The local part does not exist at the destination: a typo, or a deleted mailbox." },
   ["1.2"] = { rfc = "RFC 3463", text = "bad destination system address",
@@ -277,7 +283,7 @@ M.enhanced_codes = {
               hint = "The recipient address is malformed (missing angle brackets, illegal characters)." },
   ["1.4"] = { rfc = "RFC 3463", text = "destination mailbox address ambiguous",
               hint = "The address matches more than one mailbox at the destination." },
-  ["1.5"] = { rfc = "RFC 3463", text = "destination address valid",
+  ["1.5"] = { rfc = "RFC 3463", text = "destination address valid", positive = true,
               hint = "A success detail: the recipient is accepted." },
   ["1.6"] = { rfc = "RFC 3463", text = "destination mailbox has moved, no forwarding address",
               hint = "The mailbox once existed; find the person's new address." },
@@ -286,11 +292,13 @@ M.enhanced_codes = {
   ["1.8"] = { rfc = "RFC 3463", text = "bad sender system address",
               hint = "The sender's domain does not exist or cannot receive replies; use a sender "
                   .. "domain that resolves in DNS." },
-  ["1.9"] = { rfc = "RFC 3886", text = "message relayed to a mailer that cannot report further status" },
+  ["1.9"] = { rfc = "RFC 3886", text = "message relayed to a mailer that cannot report further status",
+              any = "message relayed to a mailer that cannot report further status" },
   ["1.10"] = { rfc = "RFC 7505", text = "recipient domain has a null MX and accepts no mail",
                hint = "The domain states it never receives mail; the address is unusable." },
 
-  ["2.0"] = { rfc = "RFC 3463", text = "other or undefined mailbox problem" },
+  ["2.0"] = { rfc = "RFC 3463", text = "other or undefined mailbox problem",
+              success = "mailbox: ok", any = "other or undefined mailbox status" },
   ["2.1"] = { rfc = "RFC 3463", text = "mailbox disabled, not accepting messages",
               hint = "The mailbox exists but is switched off (suspended or closed account)." },
   ["2.2"] = { rfc = "RFC 3463", text = "mailbox full",
@@ -301,7 +309,9 @@ M.enhanced_codes = {
   ["2.4"] = { rfc = "RFC 3463", text = "mailing list expansion problem",
               hint = "The list address is valid but could not be expanded into its members." },
 
-  ["3.0"] = { rfc = "RFC 3463", text = "other or undefined mail system problem" },
+  ["3.0"] = { rfc = "RFC 3463", text = "other or undefined mail system problem",
+              success = "mail system: ok",
+              any = "other or undefined mail system status" },
   ["3.1"] = { rfc = "RFC 3463", text = "mail system full",
               hint = "The server's storage is exhausted; the administrator must free space." },
   ["3.2"] = { rfc = "RFC 3463", text = "system not accepting network messages",
@@ -311,9 +321,12 @@ M.enhanced_codes = {
               hint = "Larger than the server-wide limit; compare with SIZE in the EHLO reply." },
   ["3.5"] = { rfc = "RFC 3463", text = "system incorrectly configured",
               hint = "A configuration error at the receiving system; tell its administrator." },
-  ["3.6"] = { rfc = "RFC 6710", text = "requested priority was changed" },
+  ["3.6"] = { rfc = "RFC 6710", text = "requested priority was changed",
+              any = "requested priority was changed" },
 
-  ["4.0"] = { rfc = "RFC 3463", text = "other or undefined network or routing problem" },
+  ["4.0"] = { rfc = "RFC 3463", text = "other or undefined network or routing problem",
+              success = "network and routing: ok",
+              any = "other or undefined network or routing status" },
   ["4.1"] = { rfc = "RFC 3463", text = "no answer from host",
               hint = "The next hop did not accept the connection: down, firewalled, or port 25 blocked." },
   ["4.2"] = { rfc = "RFC 3463", text = "bad connection",
@@ -329,7 +342,8 @@ M.enhanced_codes = {
   ["4.7"] = { rfc = "RFC 3463", text = "delivery time expired",
               hint = "The message sat in a queue longer than the retry period allows." },
 
-  ["5.0"] = { rfc = "RFC 3463", text = "other or undefined protocol problem" },
+  ["5.0"] = { rfc = "RFC 3463", text = "other or undefined protocol problem",
+              success = "protocol: ok", any = "other or undefined protocol status" },
   ["5.1"] = { rfc = "RFC 3463", text = "invalid command",
               hint = "Unknown, unsupported or out-of-sequence command." },
   ["5.2"] = { rfc = "RFC 3463", text = "syntax error",
@@ -340,11 +354,13 @@ M.enhanced_codes = {
   ["5.5"] = { rfc = "RFC 3463", text = "wrong protocol version" },
   ["5.6"] = { rfc = "RFC 4954", text = "authentication exchange line too long" },
 
-  ["6.0"] = { rfc = "RFC 3463", text = "other or undefined media or content problem" },
+  ["6.0"] = { rfc = "RFC 3463", text = "other or undefined media or content problem",
+              success = "message content: ok", any = "other or undefined media status" },
   ["6.1"] = { rfc = "RFC 3463", text = "media not supported" },
   ["6.2"] = { rfc = "RFC 3463", text = "conversion required but prohibited" },
   ["6.3"] = { rfc = "RFC 3463", text = "conversion required but not supported" },
-  ["6.4"] = { rfc = "RFC 3463", text = "conversion performed with loss of information" },
+  ["6.4"] = { rfc = "RFC 3463", text = "conversion performed with loss of information",
+              any = "conversion performed with loss of information" },
   ["6.5"] = { rfc = "RFC 3463", text = "conversion failed" },
   ["6.6"] = { rfc = "RFC 4468", text = "message content not available",
               hint = "The content referenced with BURL could not be fetched." },
@@ -355,6 +371,8 @@ M.enhanced_codes = {
   ["6.10"] = { rfc = "RFC 6531", text = "duplicate of X.6.8 (deprecated)" },
 
   ["7.0"] = { rfc = "RFC 3463", text = "other or undefined security or policy problem",
+              success = "security: ok (authentication succeeded, or a policy check passed)",
+              any = "other or undefined security status",
               hint = "With 530 or 454 it usually concerns authentication or TLS." },
   ["7.1"] = { rfc = "RFC 3463", text = "delivery not authorized, message refused",
               hint = "A policy refusal: relaying denied, a blocked sender or client address, or "
@@ -545,10 +563,35 @@ local function split_enhanced(s)
   return tonumber(c), tonumber(subj), tonumber(det)
 end
 
--- The detail meaning of subject.detail, falling back to the subject's name.
-local function enhanced_detail_text(subj, det)
+-- What an entry of enhanced_codes means with class `c` (2, 4, 5, or nil for "X.s.d"): a
+-- success reads as one ("2.7.0": security ok), a failure as one; a detail sent with the other
+-- kind of class says so.
+local function entry_text(entry, c, subj, det)
+  if c == nil then return entry.any or entry.text end
+  if c == 2 then
+    if entry.success then return entry.success end
+    if entry.positive or entry.any then return entry.any or entry.text end
+    return fmt("%s (X.%d.%d names a failure, but the class says success)", entry.text, subj, det)
+  end
+  if entry.positive then
+    return fmt("%s (X.%d.%d reports a success, but the class says failure)", entry.text, subj, det)
+  end
+  return entry.text
+end
+
+-- The entry's hint when it fits the class (a failure's advice is no help with a success).
+local function entry_hint(entry, c)
+  if not entry.hint then return nil end
+  if c == 2 and not (entry.hint_any or entry.positive or (entry.any and not entry.success)) then
+    return nil
+  end
+  return entry.hint
+end
+
+-- The detail meaning of class.subject.detail, falling back to the subject's name.
+local function enhanced_detail_text(c, subj, det)
   local entry = M.enhanced_codes[subj .. "." .. det]
-  if entry then return entry.text, entry end
+  if entry then return entry_text(entry, c, subj, det), entry end
   local s = M.enhanced_subjects[subj]
   if s then return fmt("%s (detail %d not registered)", s.name, det), nil end
   return fmt("unregistered subject %d", subj), nil
@@ -641,7 +684,7 @@ function M.describe_enhanced(str)
     return fmt("%s; unregistered subject %d (detail %d)", class, subj, det)
   end
   local entry = M.enhanced_codes[subj .. "." .. det]
-  if entry then return fmt("%s; %s: %s", class, subject.name, entry.text) end
+  if entry then return fmt("%s; %s: %s", class, subject.name, entry_text(entry, c, subj, det)) end
   return fmt("%s; %s (detail %d not registered)", class, subject.name, det)
 end
 
@@ -659,7 +702,7 @@ function M.meaning(reply)
   if code then parts[#parts + 1] = code .. ": " .. M.describe(code) end
   local c, subj, det = split_enhanced(reply.enhanced)
   if c then
-    parts[#parts + 1] = fmt("%d.%d.%d: %s", c, subj, det, (enhanced_detail_text(subj, det)))
+    parts[#parts + 1] = fmt("%d.%d.%d: %s", c, subj, det, (enhanced_detail_text(c, subj, det)))
   end
   if #parts > 0 then return concat(parts, "; ") end
   -- POP3 / IMAP status lines.
@@ -725,10 +768,10 @@ function M.hint(code)
     local e = M.smtp_codes[c]
     return e and e.hint or nil
   end
-  local _, subj, det = split_enhanced(code)
+  local ec, subj, det = split_enhanced(code)
   if subj then
     local e = M.enhanced_codes[subj .. "." .. det]
-    return e and e.hint or nil
+    return e and entry_hint(e, ec) or nil
   end
   return nil
 end
@@ -888,7 +931,7 @@ local function explain_enhanced(out, c, subj, det)
   local subject = M.enhanced_subjects[subj]
   local entry = M.enhanced_codes[subj .. "." .. det]
   local label = fmt("%s.%d.%d", c and tostring(c) or "X", subj, det)
-  local detail = entry and entry.text
+  local detail = entry and entry_text(entry, c, subj, det)
       or (subject and fmt("%s (detail %d not registered)", subject.name, det))
       or fmt("unregistered subject %d", subj)
   insert(out, fmt("Enhanced status %s: %s", label, detail))
@@ -900,7 +943,8 @@ local function explain_enhanced(out, c, subj, det)
   if subject then
     insert(out, fmt("  subject X.%d: %s - %s", subj, subject.name, subject.text))
   end
-  if entry and entry.hint then insert(out, "  hint: " .. entry.hint) end
+  local hint = entry and entry_hint(entry, c)
+  if hint then insert(out, "  hint: " .. hint) end
   insert(out, "  defined in: " .. (entry and entry.rfc or (subject and "RFC 3463 (subject only)")
                                    or "not registered"))
 end

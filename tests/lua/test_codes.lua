@@ -538,6 +538,54 @@ test("hint for SMTP and enhanced codes", function()
   eq(codes.hint("nonsense"), nil, "hint(nonsense)")
 end)
 
+test("the enhanced meaning depends on the class: 2.x.x reads as a success", function()
+  -- 235 2.7.0 after AUTH: a security step that went well, not "a security problem".
+  local m = codes.meaning({ code = 235, enhanced = "2.7.0" })
+  has(m, "2.7.0: security: ok", "meaning(235 2.7.0)")
+  lacks(m, "problem", "meaning(235 2.7.0)")
+  has(codes.meaning({ code = 535, enhanced = "5.7.0" }), "security or policy problem", "5.7.0")
+  has(codes.describe_enhanced("2.7.0"), "success; security or policy status: security: ok",
+      "describe_enhanced(2.7.0)")
+  -- Every X.N.0 with class 2 is a success, with 4 and 5 a problem; "X.N.0" the RFC's words.
+  for subject = 0, 7 do
+    local ok = codes.describe_enhanced("2." .. subject .. ".0")
+    lacks(ok, "problem", "2." .. subject .. ".0")
+    has(ok, "ok", "2." .. subject .. ".0")
+    lacks(codes.meaning({ enhanced = "2." .. subject .. ".0" }), "problem", "meaning 2." .. subject .. ".0")
+    lacks(codes.describe_enhanced("5." .. subject .. ".0"), ": ok", "5." .. subject .. ".0")
+    local any = codes.explain("X." .. subject .. ".0")
+    has(any, "status", "X." .. subject .. ".0")
+    lacks(any, "problem", "X." .. subject .. ".0")
+  end
+  -- The usual success details of real servers.
+  has(codes.meaning({ code = 250, enhanced = "2.1.0" }), "2.1.0: address: ok", "250 2.1.0")
+  has(codes.meaning({ code = 250, enhanced = "2.6.0" }), "2.6.0: message content: ok", "250 2.6.0")
+  has(codes.meaning({ code = 250, enhanced = "2.1.5" }), "destination address valid", "250 2.1.5")
+  lacks(codes.meaning({ code = 250, enhanced = "2.1.5" }), "failure", "250 2.1.5")
+  has(codes.meaning({ code = 250, enhanced = "2.6.4" }), "loss of information", "250 2.6.4")
+  lacks(codes.meaning({ code = 250, enhanced = "2.6.4" }), "failure", "250 2.6.4")
+end)
+
+test("a failure's detail sent with class 2 (and a success's with 5) says so", function()
+  has(codes.describe_enhanced("2.1.1"), "names a failure, but the class says success", "2.1.1")
+  has(codes.describe_enhanced("5.1.5"), "reports a success, but the class says failure", "5.1.5")
+  lacks(codes.describe_enhanced("5.1.1"), "but the class", "5.1.1")
+end)
+
+test("explain and hint by class", function()
+  local e = codes.explain("235 2.7.0 Authentication successful")
+  has(e, "Enhanced status 2.7.0: security: ok", "explain 235 2.7.0")
+  lacks(e, "problem", "explain 235 2.7.0")
+  lacks(e, "530 or 454", "explain 235 2.7.0: a failure's hint")
+  has(codes.explain("530 5.7.0 Must issue a STARTTLS command first"), "530 or 454", "explain 530 5.7.0")
+  eq(codes.hint("2.7.0"), nil, "hint(2.7.0)")
+  has(codes.hint("5.7.0"), "530 or 454", "hint(5.7.0)")
+  has(codes.hint("2.0.0"), "class is meaningful", "hint(2.0.0)")
+  eq(codes.hint("2.1.1"), nil, "hint(2.1.1): a failure's advice")
+  -- The subjects read the same for every class.
+  lacks(codes.explain("250 2.1.0 Ok"), "can fix", "explain 250 2.1.0")
+end)
+
 ---------------------------------------------------------------------------------------------
 
 print(string.format("%d passed, %d failed", passed, failed))
