@@ -351,6 +351,15 @@ function parley.note(text, conn_id) end
 ---@param text string
 function parley.warn(text) end
 
+--- The message for a name that a connection, listener or task lacks (the bindings raise it):
+--- parley.session's `no_method`.
+---@param label string
+---@param name string
+---@param names string[] its methods
+---@param fields? string[] its fields
+---@return string message
+function parley.no_method(label, name, names, fields) end
+
 --- `text` with every registered secret shown as `****`.
 ---@param text string
 ---@param client_line? boolean a client's line, where secrets too short to mask elsewhere are masked too

@@ -15,6 +15,16 @@ session.classes = {}
 ---@return string?
 function session.suggest(name, names) end
 
+--- The message for a name that an object has neither as a method nor as a field, with the
+--- closest name: "no method 'sned' on a connection; did you mean 'send'?", then its methods
+--- (and fields). Sessions raise it, and so do connections, listeners and tasks.
+---@param label string "a connection", "an SMTP session", ...
+---@param name string the name asked for
+---@param methods string[]
+---@param fields? string[]
+---@return string message
+function session.no_method(label, name, methods, fields) end
+
 --- A session class for a protocol: the methods table to fill, and the metatable of sessions
 --- (methods first, then the connection's fields: `s.tls`, `s.peer`, ...). Reading a name that
 --- is neither a method nor a field is an error naming what exists: "no method 'recpt' on an

@@ -264,6 +264,13 @@ end
 --- require, with a short message for a module that does not exist: the modules parley has
 -- (and the closest name) instead of every path searched.
 local raw_require = require
+
+--- The message for a name that a connection, listener or task has neither as a method nor as
+-- a field (the bindings raise it): parley.session's, as for the sessions.
+function parley.no_method(label, name, names, fields)
+  return raw_require("parley.session").no_method(label, name, names, fields)
+end
+
 local function parley_require(name)
   local loaded = package.loaded[name]
   if loaded ~= nil then return loaded end

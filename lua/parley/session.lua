@@ -56,6 +56,28 @@ function M.suggest(name, names)
   return best
 end
 
+--- The message for a name that an object has neither as a method nor as a field, with the
+-- closest name: "no method 'sned' on a connection; did you mean 'send'?", then its methods
+-- (and fields). Sessions raise it, and so do connections, listeners and tasks (the bindings
+-- call it through `parley.no_method`).
+-- @param label "a connection", "an SMTP session", ...
+-- @param name the name asked for
+-- @param methods array of method names
+-- @param fields optional array of field names
+-- @return the message
+function M.no_method(label, name, methods, fields)
+  methods = table.move(methods, 1, #methods, 1, {})
+  fields = table.move(fields or {}, 1, #(fields or {}), 1, {})
+  table.sort(methods)
+  table.sort(fields)
+  local all = table.move(fields, 1, #fields, #methods + 1, table.move(methods, 1, #methods, 1, {}))
+  local near = M.suggest(tostring(name), all)
+  return "no method '" .. tostring(name) .. "' on " .. label ..
+    (near and ("; did you mean '" .. near .. "'?") or "") ..
+    "\n  its methods: " .. table.concat(methods, ", ") ..
+    (#fields > 0 and ("; its fields: " .. table.concat(fields, ", ")) or "")
+end
+
 local function method_names(methods)
   local names = {}
   for k in pairs(methods) do
@@ -85,11 +107,7 @@ function M.class(name)
       if m ~= nil then return m end
       if CONN_FIELDS[k] then return rawget(s, "conn")[k] end
       if FIELDS[k] or type(k) ~= "string" or k:sub(1, 1) == "_" then return nil end
-      local names = method_names(methods)
-      local near = M.suggest(k, names)
-      parley.raise(2, "script", "no method '" .. k .. "' on " .. label ..
-        (near and ("; did you mean '" .. near .. "'?") or "") ..
-        "\n  its methods: " .. table.concat(names, ", "))
+      parley.raise(2, "script", M.no_method(label, k, method_names(methods)))
     end,
     __name = name .. " session",
     __tostring = function(s) return name .. " session on " .. tostring(rawget(s, "conn")) end,

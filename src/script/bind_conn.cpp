@@ -585,7 +585,13 @@ int l_tostring(lua_State* L) {
   return 1;
 }
 
-// Fields: methods first, then what the connection knows, then the script's own fields.
+// What a connection shows besides its methods (c.last_command is nil until a line is sent).
+const char* const kConnFields[] = {"tls",     "peer",    "host",        "port",         "id",
+                                   "framing", "timeout", "server_side", "last_command", nullptr};
+
+// Fields: methods first, then what the connection knows, then the script's own fields. Any
+// other name is a mistake ("no method 'sned' on a connection; did you mean 'send'?"), as on
+// the sessions; names starting with "_" read as nil.
 int l_index(lua_State* L) {
   lua_rawgetp(L, LUA_REGISTRYINDEX, &kMethodsKey);
   lua_pushvalue(L, 2);
@@ -616,7 +622,10 @@ int l_index(lua_State* L) {
   } else {
     lua_getiuservalue(L, 1, 1);
     lua_pushvalue(L, 2);
-    lua_rawget(L, -2);
+    if (lua_rawget(L, -2) == LUA_TNIL && !key.empty() && key[0] != '_' && key != "last_command") {
+      lua_rawgetp(L, LUA_REGISTRYINDEX, &kMethodsKey);
+      raise_no_method(L, "a connection", 2, -1, kConnFields);
+    }
   }
   return 1;
 }

@@ -148,16 +148,23 @@ int l_task_gc(lua_State* L) {
   return 0;
 }
 
+const char* const kTaskFields[] = {"id", nullptr};
+
+// Methods, then task.id; any other name says what a task has.
 int l_task_index(lua_State* L) {
   Task* t = check_task(L);
-  const char* key = check_string(L, 2);
-  if (std::string_view(key) == "id") {
-    lua_pushinteger(L, t->id);
-    return 1;
-  }
   lua_rawgetp(L, LUA_REGISTRYINDEX, &kTaskMethodsKey);
   lua_pushvalue(L, 2);
-  lua_rawget(L, -2);
+  if (lua_rawget(L, -2) != LUA_TNIL) return 1;
+  lua_pop(L, 1);
+  std::string_view key = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "";
+  if (key == "id") {
+    lua_pushinteger(L, t->id);
+  } else if (key.empty() || key[0] == '_') {
+    lua_pushnil(L);
+  } else {
+    raise_no_method(L, "a task", 2, -1, kTaskFields);
+  }
   return 1;
 }
 

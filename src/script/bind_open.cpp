@@ -518,9 +518,16 @@ int l_listener_gc(lua_State* L) {
   return 0;
 }
 
+const char* const kListenerFields[] = {"port", "host", "cert_pem", "tls", nullptr};
+
+// Methods, then fields; any other name says what a listener has.
 int l_listener_index(lua_State* L) {
   auto& lst = check_listener(L);
-  std::string_view key = check_string(L, 2);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &kListenerMethodsKey);
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, -2) != LUA_TNIL) return 1;
+  lua_pop(L, 1);
+  std::string_view key = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "";
   if (key == "port") {
     lua_pushinteger(L, lst->port);
   } else if (key == "host") {
@@ -530,10 +537,10 @@ int l_listener_index(lua_State* L) {
     lua_pushlstring(L, lst->cert_pem.data(), lst->cert_pem.size());
   } else if (key == "tls") {
     lua_pushstring(L, lst->tls_mode.c_str());
+  } else if (key.empty() || key[0] == '_') {
+    lua_pushnil(L);
   } else {
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &kListenerMethodsKey);
-    lua_pushvalue(L, 2);
-    lua_rawget(L, -2);
+    raise_no_method(L, "a listener", 2, -1, kListenerFields);
   }
   return 1;
 }

@@ -78,6 +78,42 @@ void raise_top(lua_State*) {
   throw Raised{};
 }
 
+void raise_no_method(lua_State* L, const char* label, int key, int methods,
+                     const char* const* fields) {
+  key = lua_absindex(L, key);
+  methods = lua_absindex(L, methods);
+  check_stack(L, 10, "a message");
+  int top = lua_gettop(L);
+  std::string msg = "no method ";
+  if (lua_type(L, key) == LUA_TSTRING) msg += "'" + std::string(lua_tostring(L, key)) + "' ";
+  msg += std::string("on ") + label;
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  if (raw_field(L, -1, "parley") == LUA_TTABLE && raw_field(L, -1, "no_method") == LUA_TFUNCTION) {
+    lua_pushstring(L, label);
+    lua_pushvalue(L, key);
+    lua_newtable(L);
+    int names = lua_gettop(L);
+    lua_Integer n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, methods) != 0) {
+      lua_pop(L, 1);
+      if (lua_type(L, -1) != LUA_TSTRING) continue;
+      lua_pushvalue(L, -1);
+      lua_rawseti(L, names, ++n);
+    }
+    lua_newtable(L);
+    for (n = 0; fields != nullptr && fields[n] != nullptr; ++n) {
+      lua_pushstring(L, fields[n]);
+      lua_rawseti(L, -2, n + 1);
+    }
+    if (lua_pcall(L, 4, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING) {
+      msg = lua_tostring(L, -1);
+    }
+  }
+  lua_settop(L, top);
+  raise(L, kScriptError, "script", msg);
+}
+
 void raise_text(lua_State* L, const char* fmt, ...) {
   luaL_where(L, 1);
   va_list ap;

@@ -21,6 +21,12 @@ void init_metatables(lua_State* L);
 void push_error(lua_State* L, int exit, const char* kind, const std::string& message);
 /// Raises it                                                            [-0, +1, t]
 [[noreturn]] void raise(lua_State* L, int exit, const char* kind, const std::string& message);
+/// Raises the script error for a name (at `key`) that an object has neither as a method (the
+/// string keys of the table at `methods`) nor as a field (`fields`, null-terminated): "no
+/// method 'sned' on a connection; did you mean 'send'?", then what it has. The message is
+/// parley.session's (through parley.no_method, run protected), as for the sessions.  [-0, +1, t]
+[[noreturn]] void raise_no_method(lua_State* L, const char* label, int key, int methods,
+                                  const char* const* fields);
 /// "script.lua:12" for the innermost frame of the script itself (library frames skipped).
 std::string where(lua_State* L);
 
