@@ -182,9 +182,9 @@ function Store:wait(user, n, timeout) end
 ---@field handshake_timeout? number seconds a TLS handshake may take (default 30)
 ---@field accept_all? boolean SMTP: accept mail for any local part, not only the users'
 ---@field capabilities? string[]|fun(list: string[], session: table): string[]? the capabilities (EHLO extensions, CAPA, CAPABILITY) offered, or a function that edits them
----@field extensions? string[]|fun(list: string[], session: table): string[]? SMTP: the name `capabilities` has in SMTP
+---@field extensions? string[]|fun(list: string[], session: table): string[]? deprecated (SMTP): write `capabilities`
 ---@field advertise_starttls? boolean false: do not offer STARTTLS (STLS) even with tls="starttls"
----@field advertise_stls? boolean POP3: the same as advertise_starttls
+---@field advertise_stls? boolean deprecated (POP3): write `advertise_starttls`
 ---@field auth_required? boolean SMTP: MAIL before AUTH is refused
 ---@field max_size? integer SMTP: the SIZE offered and enforced (default 10240000)
 ---@field max_recipients? integer SMTP: recipients per message (default 100)

@@ -10,7 +10,8 @@
 --
 -- Options besides those of every mock (see `parley.mock.server`): `capabilities` (a list
 -- replacing the CAPA lines, or a function `fn(list, session)` returning it),
--- `advertise_stls` or `advertise_starttls` (false: do not list STLS although it works),
+-- `advertise_starttls` (false: do not list STLS although it works; the old spelling
+-- `advertise_stls` still works, with a deprecation warning under --strict),
 -- `require_tls` (no login
 -- before STLS). Hook keys: `greeting` and every command.
 -- @module parley.mock.pop3
@@ -38,8 +39,11 @@ local function capabilities(s)
     list[#list + 1] = "USER"
     list[#list + 1] = "SASL " .. table.concat(base.MECHANISMS, " ")
   end
-  local advertise = opts.advertise_stls
-  if advertise == nil then advertise = opts.advertise_starttls end  -- the other mocks' name
+  local advertise = opts.advertise_starttls
+  if advertise == nil and opts.advertise_stls ~= nil then  -- the old spelling
+    require("parley.session").deprecated("mock pop3 option advertise_stls=", "advertise_starttls=")
+    advertise = opts.advertise_stls
+  end
   if srv.tls == "starttls" and not s:is_tls() and advertise ~= false then
     list[#list + 1] = "STLS"
   end

@@ -14,9 +14,9 @@
 -- DATA (dot-unstuffed), BDAT, RSET, NOOP, VRFY, HELP and QUIT. Mail for `USER@any-domain` of
 -- each user is accepted into the store, other recipients are refused with 550 5.1.1.
 --
--- Options besides those of every mock (see `parley.mock.server`): `extensions` (a list of EHLO
--- keywords replacing the default, or a function `fn(list, session)` returning the list; also
--- named `capabilities`, as in the other mocks),
+-- Options besides those of every mock (see `parley.mock.server`): `capabilities` (a list of
+-- EHLO keywords replacing the default, or a function `fn(list, session)` returning the list;
+-- the old spelling `extensions` still works, with a deprecation warning under --strict),
 -- `advertise_starttls` (false: do not list STARTTLS although it works), `auth_required`
 -- (MAIL needs AUTH first), `require_tls` (everything but EHLO/HELO/STARTTLS/NOOP/RSET/QUIT
 -- needs TLS first), `max_size` (bytes of a message, DATA or all its BDAT chunks, default
@@ -75,8 +75,11 @@ local function extensions(s)
   for _, e in ipairs { "ENHANCEDSTATUSCODES", "8BITMIME", "CHUNKING", "SMTPUTF8" } do
     list[#list + 1] = e
   end
-  local ext = opts.extensions
-  if ext == nil then ext = opts.capabilities end  -- the name the POP3 and IMAP mocks use
+  local ext = opts.capabilities
+  if ext == nil and opts.extensions ~= nil then  -- the old spelling
+    require("parley.session").deprecated("mock smtp option extensions=", "capabilities=")
+    ext = opts.extensions
+  end
   if type(ext) == "table" then
     list = ext
   elseif type(ext) == "function" then
