@@ -76,6 +76,27 @@ done
 check "lua-types/parley.lua declares connect" grep -q '^function connect(' "$types/parley.lua"
 check "examples/.luarc.json installed" grep -q '"workspace.library"' \
   "$prefix/share/doc/parley/examples/.luarc.json"
+# Every module compiled into the binary loads from it, far from the source tree (the modules
+# split into parts, parley.smtp.submit or parley.imap.encode, are found as the others are),
+# and the split modules still offer what they re-export.
+cat >"$prefix/modules.lua" <<'EOF'
+local n = 0
+for _, name in ipairs(package.parley_modules) do
+  assert(type(require(name)) == "table", name .. " does not load as a table")
+  n = n + 1
+end
+assert(n >= 30, "only " .. n .. " modules compiled in")
+for _, name in ipairs { "parley.smtp.submit", "parley.smtp.args", "parley.smtp.check",
+                        "parley.smtp.reply", "parley.imap.encode", "parley.imap.parse",
+                        "parley.imap.utf7" } do
+  assert(package.loaded[name], name .. " is not compiled in")
+end
+assert(require("parley.smtp").queue_id("2.0.0 Ok: queued as 4F1xyz") == "4F1xyz")
+assert(require("parley.imap").encode({ "a b" })[1].text == '"a b"')
+print("modules: " .. n)
+EOF
+check "every embedded module loads in the installed binary" \
+  bash -c "cd '$prefix' && '$prefix/bin/parley' run -q modules.lua | grep -q '^modules: '"
 
 echo "$passed passed, $failed failed"
 ((failed == 0))

@@ -1,0 +1,95 @@
+--- Checking SMTP replies for the session: what `expect=` means (codes, classes, patterns,
+-- functions, alternatives; true the command's usual success, false a refusal), reading a reply
+-- and failing with the message every protocol gives (parley.session), and running a command.
+-- @module parley.smtp.check
+
+local core = require "parley.core"
+local session = require "parley.session"
+
+local M = {}
+
+-- The success/failure words of `expect=` (the same in every protocol): true is the command's
+-- usual success, false any refusal (4xx or 5xx).
+local REFUSAL = { "4xx", "5xx" }
+local function resolve(spec, default)
+  if spec == true then return default end
+  if spec == false then return REFUSAL end
+  return spec
+end
+
+-- "expected X or Y" for a spec as expect takes it.
+local function describe(spec)
+  if type(spec) == "table" and getmetatable(spec) == nil then
+    local parts = {}
+    for _, alt in ipairs(spec) do
+      parts[#parts + 1] = describe(type(alt) == "table" and alt[1] or alt)
+    end
+    return table.concat(parts, " or ")
+  end
+  local _, desc = core.matcher(spec)
+  return desc
+end
+
+-- Whether a reply matches a spec as expect takes it (alternatives included).
+local function matches(spec, r)
+  if type(spec) == "table" and getmetatable(spec) == nil then
+    for _, a in ipairs(spec) do
+      if matches(type(a) == "table" and a[1] or a, r) then return true end
+    end
+    return false
+  end
+  return core.matcher(spec)(r) and true or false
+end
+
+local function refuse(s, what, spec, r)
+  session.refuse(s, what, describe(spec), r, core.show_reply(r))
+end
+
+-- Reads one reply for `what` and checks it against `spec` (as c:expect takes it). `pre` are
+-- alternatives tried first (the AUTH continuation). A reply matching nothing fails with a
+-- message naming the command.
+local function check(s, what, spec, timeout, pre)
+  if spec == false then spec = REFUSAL end
+  local alts, failed = {}, nil
+  for _, a in ipairs(pre or {}) do alts[#alts + 1] = a end
+  if type(spec) == "table" and getmetatable(spec) == nil then
+    for _, a in ipairs(spec) do alts[#alts + 1] = type(a) == "table" and a or { a } end
+    alts.timeout, alts.eof = spec.timeout, spec.eof
+  else
+    alts[#alts + 1] = { spec }
+  end
+  if alts.timeout == nil then
+    alts.timeout = function() session.timed_out(s, what, describe(spec), timeout) end
+  end
+  if alts.eof == nil then alts.eof = function() session.closed(s, what, describe(spec)) end end
+  alts[#alts + 1] = { function() return true end, function(r) failed = r end }
+  local results = table.pack(s.conn:expect(alts, timeout))
+  if failed then refuse(s, what, spec, failed) end
+  return table.unpack(results, 1, results.n)
+end
+
+-- Any reply at all (handlers installed with `on` and --strict still apply).
+local function read_any(s, timeout, what)
+  return session.read(s, what or s.conn.last_command or "reply", timeout, "a reply")
+end
+
+-- Sends `line`, then checks the reply.
+local function run(s, line, default, opts)
+  opts = opts or {}
+  s.conn.last_command = line:match("^(%S+)") or line
+  s.conn:send(line)
+  local spec = opts.expect
+  if spec == nil then spec = default end
+  return check(s, opts.what or line, resolve(spec, default), opts.timeout)
+end
+
+M.REFUSAL = REFUSAL
+M.resolve = resolve
+M.describe = describe
+M.matches = matches
+M.refuse = refuse
+M.check = check
+M.read_any = read_any
+M.run = run
+
+return M
