@@ -55,7 +55,7 @@ check "bash completion completes subcommands" bash -c "
   [[ \${COMPREPLY[*]} == load ]]"
 check "bash completion completes load options" bash -c "
   source '$bash_completion'
-  COMP_WORDS=(parley load --thr); COMP_CWORD=2; _parley
+  COMP_WORDS=(parley load --threa); COMP_CWORD=2; _parley
   [[ \${COMPREPLY[*]} == --threads ]]"
 check "bash completion: a flag takes no value (files after -v)" bash -c "
   source '$bash_completion'
