@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "cli/cli.hpp"
+#include "load/html.hpp"
 #include "load/runner.hpp"
 #include "load/scaler.hpp"
 #include "load/threshold.hpp"
@@ -41,7 +42,30 @@ struct LoadFlags {
   bool json = false;
   bool merge = false;
   std::vector<std::string> thresholds;  // --threshold, as given
+  std::string html;                     // --html FILE
 };
+
+// The --html file, opened before the run so that a path it cannot write is a usage error
+// before anything runs. Null without --html.
+std::unique_ptr<std::ofstream> open_html(const LoadFlags& f) {
+  if (f.html.empty()) return nullptr;
+  auto out = std::make_unique<std::ofstream>(f.html, std::ios::binary | std::ios::trunc);
+  if (!*out) throw UsageError("--html: cannot write " + f.html);
+  return out;
+}
+
+// Writes the HTML report; false (with a message) when it could not.
+bool write_html(std::ofstream* out, const LoadFlags& f, const load::Results& r) {
+  if (out == nullptr) return true;
+  std::string page = load::to_html(r);
+  out->write(page.data(), static_cast<std::streamsize>(page.size()));
+  out->close();
+  if (!*out) {
+    std::fprintf(stderr, "parley: --html: cannot write %s\n", f.html.c_str());
+    return false;
+  }
+  return true;
+}
 
 // The --threshold expressions, parsed before anything runs: a malformed one is a usage error.
 std::vector<load::Threshold> option_thresholds(const LoadFlags& f) {
@@ -128,6 +152,7 @@ std::string read_file(const std::string& path) {
 
 int merge(const std::vector<std::string>& rest, const LoadFlags& f) {
   std::vector<load::Threshold> given = option_thresholds(f);
+  auto html = open_html(f);
   bool json = false;
   std::vector<std::string> files;
   for (const auto& a : rest) {
@@ -154,6 +179,7 @@ int merge(const std::vector<std::string>& rest, const LoadFlags& f) {
   int status = judge(total, given, false);
   std::string out = json ? total.to_json() : total.to_text();
   std::fwrite(out.data(), 1, out.size(), stdout);
+  if (!write_html(html.get(), f, total)) return 2;
   return status;
 }
 
@@ -195,6 +221,7 @@ int run_load(Common& c, const LoadFlags& f) {
   std::vector<load::Threshold> given = option_thresholds(f);
   const std::string script = c.script;
   if (access(script.c_str(), R_OK) != 0) throw UsageError("cannot read the script " + script);
+  auto html = open_html(f);
   std::FILE* transcript_file = setup_transcript(c);
   // The transcript of thousands of conversations is noise: only with -v or --transcript.
   c.options.transcript.enabled = c.options.verbose || transcript_file != nullptr;
@@ -417,6 +444,7 @@ int run_load(Common& c, const LoadFlags& f) {
   std::string out = f.json ? total.to_json() : total.to_text();
   std::fwrite(out.data(), 1, out.size(), stdout);
   std::fflush(stdout);
+  if (!write_html(html.get(), f, total)) return 2;
   return status;
 }
 
@@ -474,6 +502,9 @@ Runner define(CLI::App& app) {
       ->type_name("EXPR")
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--html", f->html,
+                 "also write a self-contained HTML report (charts, steps, thresholds) to FILE")
+      ->type_name("FILE");
   app.add_flag("--json", f->json, "results as JSON (for --merge)");
   app.add_flag("--merge", f->merge,
                "add up the --json results of shards: parley load --merge [--json] RESULT.json ...");

@@ -65,10 +65,11 @@ struct ThresholdResult {
   std::string expr;
   std::string source;  ///< "option" or "script"
   bool ok = false;
-  bool has_value = false;  ///< false: nothing was measured (no such step, no conversation)
-  double value = 0;        ///< what was measured, in the expression's unit (us for latencies)
-  std::string measured;    ///< the value as text: "31.2 ms", "2.35 %", "512.3/s"
-  std::string verdict;     ///< "ok", or how far it missed: "12.4 ms over (+25 %)"
+  bool has_value = false;       ///< false: nothing was measured (no such step, no conversation)
+  double value = 0;             ///< what was measured, in the expression's unit (us for latencies)
+  std::string measured;         ///< the value as text: "31.2 ms", "2.35 %", "512.3/s"
+  std::string verdict;          ///< "ok", or how far it missed: "12.4 ms over (+25 %)"
+  bool gates_failures = false;  ///< says how many conversations may fail (failed<1%)
 };
 
 struct Failure {

@@ -116,7 +116,8 @@ Threshold parse_threshold(const std::string& expr) {
     throw ThresholdError("\"" + s.substr(op_at, 2) + "\" is not a comparison (<, <=, >, >=)");
   }
   right = trim(right);
-  if (left.empty()) throw ThresholdError("no metric before the comparison (" + std::string(kMetrics) + ")");
+  if (left.empty())
+    throw ThresholdError("no metric before the comparison (" + std::string(kMetrics) + ")");
 
   // METRIC[(KEY=NAME)], with p(N) as k6 writes it.
   std::string metric = left;
@@ -178,12 +179,13 @@ Threshold parse_threshold(const std::string& expr) {
                          (right.empty() ? std::string(" (nothing after the comparison)") : ""));
   }
   if (t.latency()) {
-    double scale = unit == "us" || unit == "µs" ? 1
+    double scale = unit == "us" || unit == "µs"   ? 1
                    : unit == "ms" || unit.empty() ? 1e3
                    : unit == "s"                  ? 1e6
                                                   : -1;
     if (scale < 0) {
-      throw ThresholdError("\"" + unit + "\" is not a unit of time (us, ms, s; a bare number is ms)");
+      throw ThresholdError("\"" + unit +
+                           "\" is not a unit of time (us, ms, s; a bare number is ms)");
     }
     t.limit = v * scale;
   } else if (t.metric == Threshold::Metric::failed_count) {
@@ -191,14 +193,16 @@ Threshold parse_threshold(const std::string& expr) {
       t.metric = Threshold::Metric::failed_rate;
       if (v > 100) throw ThresholdError(plain(v) + " % is more than all conversations");
     } else if (!unit.empty()) {
-      throw ThresholdError("\"" + unit + "\": failed takes a count (failed<10) or a share (failed<1%)");
+      throw ThresholdError("\"" + unit +
+                           "\": failed takes a count (failed<10) or a share (failed<1%)");
     } else if (v != std::floor(v)) {
       throw ThresholdError(number + " is not a whole number of conversations (a share takes %)");
     }
     t.limit = v;
   } else {
     if (!unit.empty() && unit != "/s") {
-      throw ThresholdError("\"" + unit + "\": throughput is conversations a second (throughput>500)");
+      throw ThresholdError("\"" + unit +
+                           "\": throughput is conversations a second (throughput>500)");
     }
     t.limit = v;
   }
@@ -209,6 +213,7 @@ ThresholdResult evaluate(const Threshold& t, const Results& r, const std::string
   ThresholdResult out;
   out.expr = t.expr;
   out.source = source;
+  out.gates_failures = t.about_failures();
   std::string name = metric_name(t);
   std::string nothing;
   double value = 0;
@@ -258,7 +263,8 @@ ThresholdResult evaluate(const Threshold& t, const Results& r, const std::string
   }
   auto text = [&](double v) {
     if (t.latency()) return micros_text(v);
-    if (t.metric == Threshold::Metric::failed_rate) return fmt(v != 0 && v < 0.01 ? "%.4f %%" : "%.2f %%", v);
+    if (t.metric == Threshold::Metric::failed_rate)
+      return fmt(v != 0 && v < 0.01 ? "%.4f %%" : "%.2f %%", v);
     if (t.metric == Threshold::Metric::throughput) return fmt("%.1f/s", v);
     return plain(v);
   };

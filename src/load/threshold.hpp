@@ -21,8 +21,8 @@ struct Threshold {
   enum class Op { lt, le, gt, ge };
   std::string expr;  ///< as given
   Metric metric = Metric::percentile;
-  double percentile = 0;            ///< 0 < p <= 100, for Metric::percentile
-  std::optional<std::string> step;  ///< (step=NAME): that step's latency or failures
+  double percentile = 0;             ///< 0 < p <= 100, for Metric::percentile
+  std::optional<std::string> step;   ///< (step=NAME): that step's latency or failures
   std::optional<std::string> cause;  ///< (cause=NAME): failures of that cause
   Op op = Op::lt;
   double limit = 0;  ///< microseconds for latencies, percent for failed_rate
