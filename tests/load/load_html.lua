@@ -97,6 +97,7 @@ local files = {}
 for i = 1, 2 do
   out, status = h.parley { "load", "--json", "-c", "2", "-n", "20", "--shard", i .. "/2",
     h.client("txn"), "port=" .. srv.port }
+  assert(status == 1, "shard " .. i .. " has a refused recipient: exit " .. status)
   files[i] = dir .. "/shard" .. i .. ".json"
   local f = assert(io.open(files[i], "w"))
   f:write(out)
@@ -104,7 +105,7 @@ for i = 1, 2 do
 end
 local merged = dir .. "/merged.html"
 out, status = h.parley { "load", "--merge", "--html", merged, "--threshold", "failed<=2", files[1], files[2] }
-assert(status == 0, "merge: 2 refused of 20, failed<=2: exit " .. status)
+assert(status == 0 and out:find("2 results merged", 1, true), "merge: 2 refused of 20, failed<=2: exit " .. status)
 dom = chromium(merged, dir .. "/merged.png")
 assert(dom:find("2 results merged", 1, true), "merged")
 assert(dom:find('<div class="label">conversations</div><div class="value">20</div>', 1, true), "20")
