@@ -11,10 +11,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -225,6 +227,8 @@ int run_load(Common& c, const LoadFlags& f) {
   std::FILE* transcript_file = setup_transcript(c);
   // The transcript of thousands of conversations is noise: only with -v or --transcript.
   c.options.transcript.enabled = c.options.verbose || transcript_file != nullptr;
+  // one engine a thread, one warning about a short secret for the run
+  c.options.transcript.warned_short = std::make_shared<std::atomic<bool>>(false);
 
   // This process's part of the whole load (--shard), then each thread's part of that.
   auto shards = static_cast<std::uint64_t>(f.shards > 0 ? f.shards : 1);

@@ -70,8 +70,8 @@ void Transcript::insert(std::string value, std::uint64_t derived) {
 }
 
 void Transcript::add_secret(std::string value, bool warn_short) {
-  if (warn_short && !value.empty() && value.size() < kShortSecret && !warned_short_ &&
-      !options_.show_secrets) {
+  if (warn_short && !value.empty() && value.size() < kShortSecret && !options_.show_secrets &&
+      !(options_.warned_short ? options_.warned_short->exchange(true) : warned_short_)) {
     warned_short_ = true;
     warn("a secret of " + std::to_string(value.size()) + " byte" + (value.size() == 1 ? "" : "s") +
          " is too short to mask everywhere: it shows as **** only in the client's lines, not in "

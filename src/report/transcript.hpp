@@ -3,10 +3,12 @@
 // masking applies only to text parley shows, never to what it sends.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -23,6 +25,9 @@ struct TranscriptOptions {
   bool verbose = false;  ///< timestamps and server-side connections
   bool color = false;
   bool show_secrets = false;
+  /// Shared by the transcripts of one process (parley load runs an engine per thread): the
+  /// warning about a short secret is given once for all of them. Null: once per transcript.
+  std::shared_ptr<std::atomic<bool>> warned_short;
 };
 
 class Transcript {
