@@ -307,7 +307,8 @@ function Session:starttls(opts)
       " (CAPABILITY: " .. table.concat(self.caps_list or {}, " ") .. "); not continuing in the clear")
   end
   local r = run(self, "STARTTLS", { expect = function() return true end, timeout = opts.timeout })
-  if r.status ~= "OK" and opts.expect ~= nil then return check_tagged(self, "STARTTLS", opts.expect, r) end
+  -- A refusal the script wants is returned; any other is exit 3, expect= or not.
+  if r.status ~= "OK" and opts.expect ~= nil and tagged_matcher(opts.expect)(r) then return r end
   if r.status ~= "OK" then
     self.conn:close()
     parley.raise(3, "security", "STARTTLS refused by " .. self.conn.peer .. ": " .. r.text ..

@@ -198,7 +198,8 @@ function Session:stls(opts)
   end
   self.conn:send("STLS")
   local r = read(self, "STLS", opts.timeout)
-  if r.status ~= "+OK" and opts.expect ~= nil then return check(self, "STLS", opts.expect, r) end
+  -- A refusal the script wants is returned; any other is exit 3, expect= or not.
+  if r.status ~= "+OK" and opts.expect ~= nil and matcher(opts.expect)(r) then return r end
   if r.status ~= "+OK" then
     self.conn:close()
     parley.raise(3, "security", "STLS refused by " .. self.conn.peer .. ": " .. (r.text or "") ..

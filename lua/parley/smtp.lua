@@ -44,7 +44,7 @@ local check_mod = require "parley.smtp.check"
 local args = require "parley.smtp.args"
 local reply = require "parley.smtp.reply"
 local submit = require "parley.smtp.submit"
-local resolve, matches, refuse = check_mod.resolve, check_mod.matches, check_mod.refuse
+local resolve, matches = check_mod.resolve, check_mod.matches
 local check, read_any, run = check_mod.check, check_mod.read_any, check_mod.run
 local misuse, argument = args.misuse, args.argument
 local parse_caps = reply.parse_caps
@@ -180,11 +180,8 @@ function Session:starttls(opts)
   self.conn:send("STARTTLS")
   local r = read_any(self, opts.timeout)
   if r.code ~= 220 then
-    if opts.expect ~= nil then
-      local spec = resolve(opts.expect, 220)
-      if matches(spec, r) then return r end
-      refuse(self, "STARTTLS", spec, r)
-    end
+    -- A refusal the script wants is returned; any other is exit 3, expect= or not.
+    if opts.expect ~= nil and matches(resolve(opts.expect, 220), r) then return r end
     self.conn:close()
     parley.raise(3, "security", "STARTTLS refused by " .. self.conn.peer .. ": " ..
       core.show_reply(r) .. "; not continuing in the clear")
