@@ -40,6 +40,8 @@
 local parley = require "parley"
 local crypto = require "parley.crypto"
 local Store = require "parley.mock.store"
+local scan = require "parley.mock.scan"
+local sasl = require "parley.mock.sasl"
 
 local M = {}
 
@@ -147,61 +149,23 @@ function M.errtext(err)
 end
 
 --- Control characters shown as "?" (for echoing what a client sent).
-function M.shown(v)
-  return (tostring(v):gsub("%c", "?"))
-end
+M.shown = scan.shown
 
 local function b64(s)
   return crypto.b64encode(s)
 end
 
 ---------------------------------------------------------------------------------------------
--- Parsing peer input in linear time: anchored single-class scans and plain finds only (a
--- pattern like "^(%S+)%s*(.-)%s*$" backtracks, and one 64 KB line would hold every session
--- for seconds).
-
-local function is_space(b)
-  return b == 32 or (b >= 9 and b <= 13)
-end
+-- Parsing peer input in linear time (parley.mock.scan)
 
 --- `s` without the white space at its ends (linear in its length).
-function M.trim(s)
-  local i = s:find("%S")
-  if not i then return "" end
-  local j = #s
-  while j > i and is_space(s:byte(j)) do j = j - 1 end
-  return s:sub(i, j)
-end
-
---- The verb of a command line and the rest, trimmed: "MAIL FROM:<a>  " -> "MAIL", "FROM:<a>".
--- A line that starts with white space has no verb ("").
-function M.verb_arg(line)
-  local _, ve = line:find("^%S+")
-  if not ve then return "", M.trim(line) end
-  return line:sub(1, ve), M.trim(line:sub(ve + 1))
-end
-
---- The words of `s` (split at white space), at most `max` (default 64) of them; the second
--- result is true when there were more.
-function M.words(s, max)
-  max = max or 64
-  local out, pos = {}, 1
-  while true do
-    local a, b = s:find("%S+", pos)
-    if not a then return out, false end
-    if #out >= max then return out, true end
-    out[#out + 1] = s:sub(a, b)
-    pos = b + 1
-  end
-end
-
---- From `least` to `most` words (white space apart) as values, or nil when there are fewer
--- or more: split_words("PLAIN abc=", 1, 2) -> "PLAIN", "abc=".
-function M.split_words(s, least, most)
-  local w, more = M.words(s, most)
-  if more or #w < least then return nil end
-  return table.unpack(w, 1, most)
-end
+M.trim = scan.trim
+--- The verb of a command line and the rest, trimmed.
+M.verb_arg = scan.verb_arg
+--- The words of `s`, at most `max` (default 64); the second result is true when there were more.
+M.words = scan.words
+--- From `least` to `most` words as values, or nil when there are fewer or more.
+M.split_words = scan.split_words
 
 ---------------------------------------------------------------------------------------------
 -- Sessions
@@ -471,70 +435,15 @@ function Session:injected(verb)
 end
 
 ---------------------------------------------------------------------------------------------
--- SASL, server side
+-- SASL, server side (parley.mock.sasl)
 
---- Runs a SASL exchange. `challenge(bytes)` sends a challenge (the protocol encodes it) and
--- returns the client's answer line. `initial` is the initial response, if one came.
--- @return the user name, or nil and "cancelled" | "malformed" | "failed" | "unsupported"
+--- Runs a SASL exchange (see parley.mock.sasl): the user name, or nil and why.
 function Session:sasl(mech, initial, challenge)
-  mech = mech:upper()
-  local function decode(line)
-    if line == "*" then return nil, "cancelled" end
-    if line == "=" or line == "" then return "" end
-    local raw = crypto.b64decode(line)
-    if not raw then return nil, "malformed" end
-    return raw
-  end
-  local srv = self.server
-  if mech == "PLAIN" then
-    local resp = initial
-    if resp == nil then resp = challenge("") end
-    local raw, err = decode(resp)
-    if not raw then return nil, err end
-    local authz, user, pass = raw:match("^([^%z]*)%z([^%z]*)%z([^%z]*)$")
-    if not user then return nil, "malformed" end
-    self.sasl_user = user
-    local who, why = srv:authenticate(user, pass)
-    if not who or authz == "" or authz:lower() == who:lower() then return who, why end
-    -- an authorization identity other than the one authenticated: only when allowed
-    local target = srv:may_act_as(who, authz)
-    if target then
-      self:log(who .. " acts as " .. target)
-      return target
-    end
-    self:log(who .. " may not act as " .. M.shown(authz))
-    return nil, "authzid"
-  elseif mech == "LOGIN" then
-    local user, err
-    if initial ~= nil then
-      user, err = decode(initial)
-    else
-      user, err = decode(challenge("Username:"))
-    end
-    if not user then return nil, err end
-    self.sasl_user = user
-    local pass
-    pass, err = decode(challenge("Password:"))
-    if not pass then return nil, err end
-    return srv:authenticate(user, pass)
-  elseif mech == "CRAM-MD5" then
-    local ch = string.format("<%d.%d@%s>", math.random(1, 999999999), os.time(), srv.hostname)
-    local raw, err = decode(challenge(ch))
-    if not raw then return nil, err end
-    local user, digest = raw:match("^(.+) (%x+)$")
-    if not user then return nil, "malformed" end
-    self.sasl_user = user
-    local pass = srv:password(user)
-    if pass and crypto.hex(crypto.hmac("md5", pass, ch)):lower() == digest:lower() then
-      return user
-    end
-    return nil, "failed"
-  end
-  return nil, "unsupported"
+  return sasl.exchange(self, mech, initial, challenge)
 end
 
 --- The SASL mechanisms the mocks speak.
-M.MECHANISMS = { "PLAIN", "LOGIN", "CRAM-MD5" }
+M.MECHANISMS = sasl.MECHANISMS
 
 ---------------------------------------------------------------------------------------------
 -- Servers
