@@ -192,23 +192,44 @@ extern "C" void on_sigint(int) {
   std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
 }
 
+// The live line on a terminal: totals, and the last whole second the runners have counted
+// (conversations ended in it, its p50 and p99, its failures).
 void show_progress(const std::vector<std::unique_ptr<load::Runner>>& runners,
-                   Clock::time_point start, std::uint64_t& last_done, Clock::time_point& last_at) {
+                   Clock::time_point start) {
   std::uint64_t ok = 0, failed = 0, running = 0;
+  long latest = -1;
   for (const auto& r : runners) {
     ok += r->progress().ok.load(std::memory_order_relaxed);
     failed += r->progress().failed.load(std::memory_order_relaxed);
     running += r->progress().running.load(std::memory_order_relaxed);
+    std::lock_guard<std::mutex> lock(r->progress().mutex);
+    latest = std::max(latest, r->progress().second_index);
   }
-  Clock::time_point now = Clock::now();
-  double since = std::chrono::duration<double>(now - last_at).count();
-  double rate = since > 0 ? static_cast<double>(ok + failed - last_done) / since : 0;
-  last_done = ok + failed;
-  last_at = now;
-  double t = std::chrono::duration<double>(now - start).count();
-  std::fprintf(stderr, "\r\033[K%7.1f s  %llu done  %.0f/s  %llu failed  %llu running", t,
-               static_cast<unsigned long long>(ok + failed), rate,
-               static_cast<unsigned long long>(failed), static_cast<unsigned long long>(running));
+  double t = std::chrono::duration<double>(Clock::now() - start).count();
+  load::Second last;
+  // A second the runners counted a while ago says nothing about now.
+  if (latest >= 0 && static_cast<double>(latest) >= t - 3) {
+    for (const auto& r : runners) {
+      std::lock_guard<std::mutex> lock(r->progress().mutex);
+      if (r->progress().second_index == latest) last.merge(r->progress().second);
+    }
+  }
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "%7.1f s  %llu done  %llu/s", t,
+                static_cast<unsigned long long>(ok + failed),
+                static_cast<unsigned long long>(last.ok + last.failed));
+  std::string line = buf;
+  if (last.ok > 0) {
+    load::Histogram h = last.latency.expand();
+    line += "  p50 " + load::format_micros(h.percentile(50)) + "  p99 " +
+            load::format_micros(h.percentile(99));
+  }
+  std::snprintf(buf, sizeof buf, "  %llu failed (%llu/s)  %llu running",
+                static_cast<unsigned long long>(failed),
+                static_cast<unsigned long long>(last.failed),
+                static_cast<unsigned long long>(running));
+  line += buf;
+  std::fprintf(stderr, "\r\033[K%s", line.c_str());
   std::fflush(stderr);
 }
 
@@ -355,8 +376,6 @@ int run_load(Common& c, const LoadFlags& f) {
   bool progress = !c.options.quiet && !c.options.verbose && isatty(fileno(stderr)) != 0 &&
                   transcript_file == nullptr;
   bool stopped = false;
-  std::uint64_t last_done = 0;
-  Clock::time_point last_at = start;
   Clock::time_point next_progress = Clock::now() + std::chrono::milliseconds(500);
   {
     std::unique_lock<std::mutex> lock(mutex);
@@ -399,7 +418,7 @@ int run_load(Common& c, const LoadFlags& f) {
       }
       if (progress && now >= next_progress && finished < runners.size()) {
         lock.unlock();
-        show_progress(runners, start, last_done, last_at);
+        show_progress(runners, start);
         lock.lock();
         next_progress += std::chrono::milliseconds(500);
       }

@@ -24,7 +24,8 @@ std::string num(double v) {  // SVG coordinates
 
 std::string count_text(std::uint64_t n) {
   std::string s = std::to_string(n);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3)
+    s.insert(static_cast<std::size_t>(i), ",");
   return s;
 }
 
@@ -87,7 +88,8 @@ Axis y_axis(double most) {
 }
 
 double x_of(std::size_t i, std::size_t n) {
-  return kLeft + (static_cast<double>(i) + 0.5) * kPW / static_cast<double>(std::max<std::size_t>(n, 1));
+  return kLeft +
+         (static_cast<double>(i) + 0.5) * kPW / static_cast<double>(std::max<std::size_t>(n, 1));
 }
 
 double y_of(double v, const Axis& a) {
@@ -95,8 +97,8 @@ double y_of(double v, const Axis& a) {
 }
 
 // The frame: horizontal grid lines with labels, seconds along the bottom.
-std::string frame(const Axis& a, std::size_t seconds, const std::function<std::string(double)>& label,
-                  const std::string& y_title) {
+std::string frame(const Axis& a, std::size_t seconds,
+                  const std::function<std::string(double)>& label, const std::string& y_title) {
   std::string out;
   for (double v = 0; v <= a.top * (1 + 1e-9); v += a.step) {
     double y = y_of(v, a);
@@ -111,9 +113,10 @@ std::string frame(const Axis& a, std::size_t seconds, const std::function<std::s
     if (seconds / s <= 12) break;
   }
   for (std::size_t i = 0; i <= seconds; i += every) {
-    double x = kLeft + static_cast<double>(i) * kPW / static_cast<double>(std::max<std::size_t>(seconds, 1));
-    out += "<line class=\"axis\" x1=\"" + num(x) + "\" x2=\"" + num(x) + "\" y1=\"" + num(kTop + kPH) +
-           "\" y2=\"" + num(kTop + kPH + 5) + "\"/>";
+    double x = kLeft + static_cast<double>(i) * kPW /
+                           static_cast<double>(std::max<std::size_t>(seconds, 1));
+    out += "<line class=\"axis\" x1=\"" + num(x) + "\" x2=\"" + num(x) + "\" y1=\"" +
+           num(kTop + kPH) + "\" y2=\"" + num(kTop + kPH + 5) + "\"/>";
     out += "<text class=\"tick\" x=\"" + num(x) + "\" y=\"" + num(kTop + kPH + 20) +
            "\" text-anchor=\"middle\">" + time_label(static_cast<double>(i)) + "</text>";
   }
@@ -125,7 +128,8 @@ std::string frame(const Axis& a, std::size_t seconds, const std::function<std::s
   return out;
 }
 
-std::string legend(const std::vector<std::pair<std::string, std::string>>& items, bool dashed_last = false) {
+std::string legend(const std::vector<std::pair<std::string, std::string>>& items,
+                   bool dashed_last = false) {
   std::string out = "<div class=\"legend\">";
   for (std::size_t i = 0; i < items.size(); ++i) {
     bool dashed = dashed_last && i + 1 == items.size();
@@ -136,14 +140,14 @@ std::string legend(const std::vector<std::pair<std::string, std::string>>& items
 }
 
 std::string svg_open(const std::string& kind, std::size_t points, const std::string& label) {
-  return "<svg class=\"chart\" data-chart=\"" + kind + "\" data-points=\"" + std::to_string(points) +
-         "\" viewBox=\"0 0 " + num(kW) + " " + num(kH) + "\" role=\"img\" aria-label=\"" +
-         html_escape(label) + "\">";
+  return "<svg class=\"chart\" data-chart=\"" + kind + "\" data-points=\"" +
+         std::to_string(points) + "\" viewBox=\"0 0 " + num(kW) + " " + num(kH) +
+         "\" role=\"img\" aria-label=\"" + html_escape(label) + "\">";
 }
 
-std::string line_chart(const std::string& kind, const std::string& label, const std::vector<Line>& lines,
-                       std::size_t seconds, const std::function<std::string(double)>& tick,
-                       const std::string& y_title) {
+std::string line_chart(const std::string& kind, const std::string& label,
+                       const std::vector<Line>& lines, std::size_t seconds,
+                       const std::function<std::string(double)>& tick, const std::string& y_title) {
   double most = 0;
   std::size_t points = 0;
   for (const auto& l : lines) {
@@ -193,8 +197,9 @@ struct Stack {
   std::vector<double> values;
 };
 
-std::string bar_chart(const std::string& kind, const std::string& label, const std::vector<Stack>& stacks,
-                      const std::optional<Line>& over, std::size_t seconds, const std::string& y_title) {
+std::string bar_chart(const std::string& kind, const std::string& label,
+                      const std::vector<Stack>& stacks, const std::optional<Line>& over,
+                      std::size_t seconds, const std::string& y_title) {
   double most = 0;
   std::size_t points = 0;
   for (std::size_t i = 0; i < seconds; ++i) {
@@ -216,10 +221,10 @@ std::string bar_chart(const std::string& kind, const std::string& label, const s
       double v = i < s.values.size() ? s.values[i] : 0;
       if (v <= 0) continue;
       double y1 = y_of(base + v, a), y0 = y_of(base, a);
-      out += "<rect x=\"" + num(x_of(i, seconds) - width / 2) + "\" y=\"" + num(y1) + "\" width=\"" +
-             num(width) + "\" height=\"" + num(std::max(0.5, y0 - y1)) + "\" fill=\"" + s.color +
-             "\"><title>" + time_label(static_cast<double>(i)) + ": " + html_escape(s.name) + " " +
-             short_number(v) + "</title></rect>";
+      out += "<rect x=\"" + num(x_of(i, seconds) - width / 2) + "\" y=\"" + num(y1) +
+             "\" width=\"" + num(width) + "\" height=\"" + num(std::max(0.5, y0 - y1)) +
+             "\" fill=\"" + s.color + "\"><title>" + time_label(static_cast<double>(i)) + ": " +
+             html_escape(s.name) + " " + short_number(v) + "</title></rect>";
       base += v;
     }
   }
@@ -262,46 +267,50 @@ std::string histogram_chart(const Histogram& h) {
   std::string out = svg_open("histogram", buckets.size(), "latency histogram");
   for (double v = 0; v <= a.top * (1 + 1e-9); v += a.step) {
     double y = y_of(v, a);
-    out += "<line class=\"grid\" x1=\"" + num(kLeft) + "\" x2=\"" + num(kW - kRight) + "\" y1=\"" + num(y) +
-           "\" y2=\"" + num(y) + "\"/><text class=\"tick\" x=\"" + num(kLeft - 8) + "\" y=\"" + num(y + 4) +
-           "\" text-anchor=\"end\">" + short_number(v) + "</text>";
+    out += "<line class=\"grid\" x1=\"" + num(kLeft) + "\" x2=\"" + num(kW - kRight) + "\" y1=\"" +
+           num(y) + "\" y2=\"" + num(y) + "\"/><text class=\"tick\" x=\"" + num(kLeft - 8) +
+           "\" y=\"" + num(y + 4) + "\" text-anchor=\"end\">" + short_number(v) + "</text>";
   }
   double slot = kPW / kBins;
   for (int b = 0; b < kBins; ++b) {
     std::uint64_t n = bins[static_cast<std::size_t>(b)];
     if (n == 0) continue;
-    double from = log ? lo * std::pow(hi / lo, static_cast<double>(b) / kBins) : lo + (hi - lo) * b / kBins;
+    double from =
+        log ? lo * std::pow(hi / lo, static_cast<double>(b) / kBins) : lo + (hi - lo) * b / kBins;
     double to = log ? lo * std::pow(hi / lo, static_cast<double>(b + 1) / kBins)
                     : lo + (hi - lo) * (b + 1) / kBins;
     double y = y_of(static_cast<double>(n), a);
-    out += "<rect x=\"" + num(kLeft + b * slot + 1) + "\" y=\"" + num(y) + "\" width=\"" + num(slot - 2) +
-           "\" height=\"" + num(std::max(0.5, kTop + kPH - y)) + "\" fill=\"#60a5fa\"><title>" +
-           format_micros(static_cast<std::uint64_t>(from)) + " to " +
-           format_micros(static_cast<std::uint64_t>(to)) + ": " + count_text(n) + "</title></rect>";
+    out += "<rect x=\"" + num(kLeft + b * slot + 1) + "\" y=\"" + num(y) + "\" width=\"" +
+           num(slot - 2) + "\" height=\"" + num(std::max(0.5, kTop + kPH - y)) +
+           "\" fill=\"#60a5fa\"><title>" + format_micros(static_cast<std::uint64_t>(from)) +
+           " to " + format_micros(static_cast<std::uint64_t>(to)) + ": " + count_text(n) +
+           "</title></rect>";
   }
   for (int t = 0; t <= 6; ++t) {
     double f = t / 6.0;
     double v = log ? lo * std::pow(hi / lo, f) : lo + (hi - lo) * f;
     double x = kLeft + f * kPW;
-    out += "<line class=\"axis\" x1=\"" + num(x) + "\" x2=\"" + num(x) + "\" y1=\"" + num(kTop + kPH) +
-           "\" y2=\"" + num(kTop + kPH + 5) + "\"/><text class=\"tick\" x=\"" + num(x) + "\" y=\"" +
-           num(kTop + kPH + 20) + "\" text-anchor=\"" + (t == 6 ? "end" : "middle") + "\">" +
+    out += "<line class=\"axis\" x1=\"" + num(x) + "\" x2=\"" + num(x) + "\" y1=\"" +
+           num(kTop + kPH) + "\" y2=\"" + num(kTop + kPH + 5) + "\"/><text class=\"tick\" x=\"" +
+           num(x) + "\" y=\"" + num(kTop + kPH + 20) + "\" text-anchor=\"" +
+           (t == 6 ? "end" : "middle") + "\">" +
            format_micros(static_cast<std::uint64_t>(std::llround(v))) + "</text>";
   }
   const std::pair<const char*, double> marks[] = {{"p50", 50}, {"p90", 90}, {"p99", 99}};
   for (const auto& [name, p] : marks) {
     double x = kLeft + pos(static_cast<double>(h.percentile(p))) * kPW;
-    out += "<line class=\"mark\" x1=\"" + num(x) + "\" x2=\"" + num(x) + "\" y1=\"" + num(kTop) + "\" y2=\"" +
-           num(kTop + kPH) + "\"/><text class=\"marklabel\" x=\"" + num(x + 4) + "\" y=\"" + num(kTop + 12) +
-           "\">" + name + "</text>";
+    out += "<line class=\"mark\" x1=\"" + num(x) + "\" x2=\"" + num(x) + "\" y1=\"" + num(kTop) +
+           "\" y2=\"" + num(kTop + kPH) + "\"/><text class=\"marklabel\" x=\"" + num(x + 4) +
+           "\" y=\"" + num(kTop + 12) + "\">" + name + "</text>";
   }
   out += "<line class=\"axis\" x1=\"" + num(kLeft) + "\" x2=\"" + num(kW - kRight) + "\" y1=\"" +
          num(kTop + kPH) + "\" y2=\"" + num(kTop + kPH) + "\"/>";
-  out += "<text class=\"unit\" x=\"12\" y=\"" + num(kTop + kPH / 2) + "\" transform=\"rotate(-90 12 " +
-         num(kTop + kPH / 2) + ")\" text-anchor=\"middle\">conversations</text></svg>";
-  return out + "<div class=\"legend\"><span>" + std::string(log ? "log scale, " : "") + count_text(h.count()) +
-         " successful conversations, from " + format_micros(h.min()) + " to " + format_micros(h.max()) +
-         "</span></div>";
+  out += "<text class=\"unit\" x=\"12\" y=\"" + num(kTop + kPH / 2) +
+         "\" transform=\"rotate(-90 12 " + num(kTop + kPH / 2) +
+         ")\" text-anchor=\"middle\">conversations</text></svg>";
+  return out + "<div class=\"legend\"><span>" + std::string(log ? "log scale, " : "") +
+         count_text(h.count()) + " successful conversations, from " + format_micros(h.min()) +
+         " to " + format_micros(h.max()) + "</span></div>";
 }
 
 std::string percent(std::uint64_t part, std::uint64_t whole) {
@@ -398,19 +407,24 @@ std::string html_escape(const std::string& text) {
 std::string to_html(const Results& r) {
   const Settings& s = r.settings;
   std::size_t seconds = r.series.size();
-  bool missed = std::any_of(r.thresholds.begin(), r.thresholds.end(), [](const auto& t) { return !t.ok; });
-  bool passed = !missed && (r.failed == 0 || std::any_of(r.thresholds.begin(), r.thresholds.end(), [](const auto& t) {
-                              return t.ok && t.gates_failures;
-                            }));
+  bool missed =
+      std::any_of(r.thresholds.begin(), r.thresholds.end(), [](const auto& t) { return !t.ok; });
+  bool passed = !missed && (r.failed == 0 ||
+                            std::any_of(r.thresholds.begin(), r.thresholds.end(),
+                                        [](const auto& t) { return t.ok && t.gates_failures; }));
   std::string out =
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
+      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src "
+      "'unsafe-inline'\">"
       "<title>parley load: " +
       html_escape(s.script) + "</title><style>" + kStyle + "</style></head><body><main>\n";
-  std::string verdict = missed ? "thresholds missed" : r.failed > 0 && !passed ? "conversations failed" : "passed";
-  out += "<header><h1>parley load <code>" + html_escape(s.script) + "</code></h1><span class=\"badge " +
-         (passed ? "ok" : "bad") + "\">" + verdict + "</span></header>\n";
+  std::string verdict = missed                    ? "thresholds missed"
+                        : r.failed > 0 && !passed ? "conversations failed"
+                                                  : "passed";
+  out += "<header><h1>parley load <code>" + html_escape(s.script) +
+         "</code></h1><span class=\"badge " + (passed ? "ok" : "bad") + "\">" + verdict +
+         "</span></header>\n";
   std::string when;
   if (r.started_at > 0) {
     auto t = static_cast<std::time_t>(r.started_at);
@@ -420,20 +434,23 @@ std::string to_html(const Results& r) {
     std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
     when = std::string("started ") + buf + ", ";
   }
-  std::string how = "concurrency " + std::to_string(s.concurrency) + ", " + std::to_string(s.threads) +
-                    (s.threads == 1 ? " thread" : " threads");
+  std::string how = "concurrency " + std::to_string(s.concurrency) + ", " +
+                    std::to_string(s.threads) + (s.threads == 1 ? " thread" : " threads");
   if (s.rate) how += ", rate " + fmt("%g", *s.rate) + "/s";
   if (s.count) how += ", -n " + count_text(*s.count);
   if (s.duration) how += ", duration " + fmt("%g s", *s.duration);
-  if (s.shards > 0 && s.shard > 0) how += ", shard " + std::to_string(s.shard) + "/" + std::to_string(s.shards);
+  if (s.shards > 0 && s.shard > 0)
+    how += ", shard " + std::to_string(s.shard) + "/" + std::to_string(s.shards);
   if (s.parts > 1) how += ", " + std::to_string(s.parts) + " results merged";
   out += "<p class=\"sub\">" + how + "<br>" + when + "ran " + fmt("%.3f s", r.elapsed) + "</p>\n";
 
   // Summary
   out += "<h2>Summary</h2><div class=\"cards\">";
   out += card("conversations", count_text(r.done()),
-              count_text(r.ok) + " ok" + (r.interrupted > 0 ? ", " + count_text(r.interrupted) + " interrupted" : ""));
-  out += card("failed", count_text(r.failed), percent(r.failed, r.done()), r.failed > 0 ? "bad" : "ok");
+              count_text(r.ok) + " ok" +
+                  (r.interrupted > 0 ? ", " + count_text(r.interrupted) + " interrupted" : ""));
+  out += card("failed", count_text(r.failed), percent(r.failed, r.done()),
+              r.failed > 0 ? "bad" : "ok");
   out += card("throughput", fmt("%.1f", r.throughput()), "conversations/s");
   if (r.latency.count() > 0) {
     out += card("p50", format_micros(r.latency.percentile(50)), "latency");
@@ -446,12 +463,14 @@ std::string to_html(const Results& r) {
 
   // Thresholds
   if (!r.thresholds.empty()) {
-    out += "<h2>Thresholds</h2><table><tr><th>threshold</th><th>from</th><th>measured</th><th>result</th></tr>";
+    out +=
+        "<h2>Thresholds</h2><table><tr><th>threshold</th><th>from</th><th>measured</th><th>result</"
+        "th></tr>";
     for (const auto& t : r.thresholds) {
-      out += row({"<code>" + html_escape(t.expr) + "</code>", t.source == "script" ? "script" : "--threshold",
-                  html_escape(t.measured),
-                  std::string("<span class=\"verdict ") + (t.ok ? "ok\">ok" : "bad\">missed") + "</span>" +
-                      (t.ok ? "" : ": " + html_escape(t.verdict))},
+      out += row({"<code>" + html_escape(t.expr) + "</code>",
+                  t.source == "script" ? "script" : "--threshold", html_escape(t.measured),
+                  std::string("<span class=\"verdict ") + (t.ok ? "ok\">ok" : "bad\">missed") +
+                      "</span>" + (t.ok ? "" : ": " + html_escape(t.verdict))},
                  t.ok ? "" : "missed");
     }
     out += "</table>\n";
@@ -467,14 +486,19 @@ std::string to_html(const Results& r) {
     for (const auto& sec : r.series) {
       Histogram h = sec.latency.expand();
       bool any = h.count() > 0;
-      auto at = [&](double p) { return any ? std::optional<double>(static_cast<double>(h.percentile(p))) : std::nullopt; };
+      auto at = [&](double p) {
+        return any ? std::optional<double>(static_cast<double>(h.percentile(p))) : std::nullopt;
+      };
       lat[0].values.push_back(at(50));
       lat[1].values.push_back(at(90));
       lat[2].values.push_back(at(99));
-      lat[3].values.push_back(any ? std::optional<double>(static_cast<double>(h.max())) : std::nullopt);
+      lat[3].values.push_back(any ? std::optional<double>(static_cast<double>(h.max()))
+                                  : std::nullopt);
     }
     out += "<div class=\"panel\"><h3>Latency percentiles, per second</h3>" +
-           line_chart("latency", "latency percentiles per second", lat, seconds, short_micros, "latency") + "</div>";
+           line_chart("latency", "latency percentiles per second", lat, seconds, short_micros,
+                      "latency") +
+           "</div>";
 
     Stack ok{"ok", "#22c55e", {}}, failed{"failed", "#ef4444", {}};
     Line started{"started", "#1f2937", {}, true};
@@ -483,9 +507,11 @@ std::string to_html(const Results& r) {
       failed.values.push_back(static_cast<double>(sec.failed));
       started.values.push_back(static_cast<double>(sec.started));
     }
-    out += "<div class=\"panel\"><h3>Throughput: conversations ended (and started), per second</h3>" +
-           bar_chart("throughput", "throughput per second", {ok, failed}, started, seconds, "per second") +
-           "</div>";
+    out +=
+        "<div class=\"panel\"><h3>Throughput: conversations ended (and started), per second</h3>" +
+        bar_chart("throughput", "throughput per second", {ok, failed}, started, seconds,
+                  "per second") +
+        "</div>";
 
     std::vector<std::string> causes;
     for (const auto& sec : r.series) {
@@ -504,7 +530,8 @@ std::string to_html(const Results& r) {
         stacks.push_back(std::move(st));
       }
       out += "<div class=\"panel\"><h3>Failures by cause, per second</h3>" +
-             bar_chart("failures", "failures by cause per second", stacks, std::nullopt, seconds, "failures") +
+             bar_chart("failures", "failures by cause per second", stacks, std::nullopt, seconds,
+                       "failures") +
              "</div>";
     }
 
@@ -517,18 +544,22 @@ std::string to_html(const Results& r) {
         Line l{ordered[i].first, kPalette[i % std::size(kPalette)], {}, false};
         for (const auto& sec : r.series) {
           auto it = sec.steps.find(ordered[i].first);
-          l.values.push_back(it == sec.steps.end() || it->second.buckets.empty()
-                                 ? std::nullopt
-                                 : std::optional<double>(static_cast<double>(it->second.expand().percentile(99))));
+          l.values.push_back(
+              it == sec.steps.end() || it->second.buckets.empty()
+                  ? std::nullopt
+                  : std::optional<double>(static_cast<double>(it->second.expand().percentile(99))));
         }
         lines.push_back(std::move(l));
       }
       out += "<div class=\"panel\"><h3>p99 of each step, per second</h3>" +
-             line_chart("steps", "p99 of each step per second", lines, seconds, short_micros, "latency") + "</div>";
+             line_chart("steps", "p99 of each step per second", lines, seconds, short_micros,
+                        "latency") +
+             "</div>";
     }
   }
   if (r.latency.count() > 0) {
-    out += "<h2>Latency histogram</h2><div class=\"panel\">" + histogram_chart(r.latency) + "</div>\n";
+    out +=
+        "<h2>Latency histogram</h2><div class=\"panel\">" + histogram_chart(r.latency) + "</div>\n";
   }
 
   // Steps
@@ -536,29 +567,37 @@ std::string to_html(const Results& r) {
     std::vector<std::pair<std::string, StepStats>> ordered(r.steps.begin(), r.steps.end());
     std::stable_sort(ordered.begin(), ordered.end(),
                      [](const auto& a, const auto& b) { return a.second.order < b.second.order; });
-    out += "<h2>Steps</h2><table><tr><th>step</th><th class=\"n\">ok</th><th class=\"n\">failed</th>"
-           "<th class=\"n\">p50</th><th class=\"n\">p90</th><th class=\"n\">p99</th><th class=\"n\">max</th>"
-           "<th class=\"n\">mean</th></tr>";
+    out +=
+        "<h2>Steps</h2><table><tr><th>step</th><th class=\"n\">ok</th><th class=\"n\">failed</th>"
+        "<th class=\"n\">p50</th><th class=\"n\">p90</th><th class=\"n\">p99</th><th "
+        "class=\"n\">max</th>"
+        "<th class=\"n\">mean</th></tr>";
     for (const auto& [name, st] : ordered) {
       const Histogram& h = st.latency;
-      out += "<tr><td>" + html_escape(name) + "</td><td class=\"n\">" + count_text(st.ok) + "</td><td class=\"n\">" +
-             count_text(st.failed) + "</td><td class=\"n\">" + format_micros(h.percentile(50)) +
-             "</td><td class=\"n\">" + format_micros(h.percentile(90)) + "</td><td class=\"n\">" +
+      out += "<tr><td>" + html_escape(name) + "</td><td class=\"n\">" + count_text(st.ok) +
+             "</td><td class=\"n\">" + count_text(st.failed) + "</td><td class=\"n\">" +
+             format_micros(h.percentile(50)) + "</td><td class=\"n\">" +
+             format_micros(h.percentile(90)) + "</td><td class=\"n\">" +
              format_micros(h.percentile(99)) + "</td><td class=\"n\">" + format_micros(h.max()) +
-             "</td><td class=\"n\">" + format_micros(static_cast<std::uint64_t>(h.mean())) + "</td></tr>";
+             "</td><td class=\"n\">" + format_micros(static_cast<std::uint64_t>(h.mean())) +
+             "</td></tr>";
     }
     out += "</table>\n";
   }
 
   // Failures
   if (!r.failures.empty()) {
-    std::vector<std::pair<std::pair<std::string, std::string>, Failure>> fails(r.failures.begin(), r.failures.end());
+    std::vector<std::pair<std::pair<std::string, std::string>, Failure>> fails(r.failures.begin(),
+                                                                               r.failures.end());
     std::stable_sort(fails.begin(), fails.end(),
                      [](const auto& a, const auto& b) { return a.second.count > b.second.count; });
-    out += "<h2>Failures</h2><table><tr><th class=\"n\">count</th><th>cause</th><th>step</th><th>first message</th></tr>";
+    out +=
+        "<h2>Failures</h2><table><tr><th "
+        "class=\"n\">count</th><th>cause</th><th>step</th><th>first message</th></tr>";
     for (const auto& [key, f] : fails) {
-      out += "<tr><td class=\"n\">" + count_text(f.count) + "</td><td class=\"nowrap\">" + html_escape(key.first) +
-             "</td><td>" + html_escape(key.second) + "</td><td class=\"example\">" + html_escape(f.example) + "</td></tr>";
+      out += "<tr><td class=\"n\">" + count_text(f.count) + "</td><td class=\"nowrap\">" +
+             html_escape(key.first) + "</td><td>" + html_escape(key.second) +
+             "</td><td class=\"example\">" + html_escape(f.example) + "</td></tr>";
     }
     out += "</table>\n";
   }
@@ -570,15 +609,20 @@ std::string to_html(const Results& r) {
   };
   setting("script", "<code>" + html_escape(s.script) + "</code>");
   setting("concurrency", std::to_string(s.concurrency));
-  setting("threads", std::to_string(s.threads) + (r.threads_note.empty() ? "" : " (" + html_escape(r.threads_note) + ")"));
+  setting("threads", std::to_string(s.threads) +
+                         (r.threads_note.empty() ? "" : " (" + html_escape(r.threads_note) + ")"));
   setting("count", s.count ? count_text(*s.count) : "none");
   setting("duration", s.duration ? fmt("%g s", *s.duration) : "none");
-  setting("rate", s.rate ? fmt("%g conversations/s", *s.rate) + " (latency from each scheduled start)" : "none (closed loop)");
+  setting("rate", s.rate
+                      ? fmt("%g conversations/s", *s.rate) + " (latency from each scheduled start)"
+                      : "none (closed loop)");
   setting("timeout", fmt("%g s", s.timeout));
-  if (s.shards > 0 && s.shard > 0) setting("shard", std::to_string(s.shard) + "/" + std::to_string(s.shards));
+  if (s.shards > 0 && s.shard > 0)
+    setting("shard", std::to_string(s.shard) + "/" + std::to_string(s.shards));
   if (s.parts > 1) setting("merged", std::to_string(s.parts) + " result files");
-  out += "</dl>\n<footer>Generated by parley load. Latencies are the middle of their histogram bucket "
-         "(within 0.4 %). Seconds count from the start of the run.</footer>\n</main></body></html>\n";
+  out +=
+      "</dl>\n<footer>Generated by parley load. Latencies are the middle of their histogram bucket "
+      "(within 0.4 %). Seconds count from the start of the run.</footer>\n</main></body></html>\n";
   return out;
 }
 
