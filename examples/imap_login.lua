@@ -12,7 +12,7 @@ local s = imap.connect {
 }
 print("capabilities: " .. table.concat(s.caps_list or {}, " "))
 if args.mech then
-  s:authenticate(args.mech, args.user or "alice", args.password)
+  s:auth(args.mech, args.user or "alice", args.password)
 else
   s:login(args.user or "alice", args.password)
 end
@@ -25,4 +25,4 @@ if box.exists > 0 then
   print(("newest: UID %d, from %s, subject %q, flags %s"):format(m.UID, from and from.address or "?",
     tostring(m.ENVELOPE.subject), table.concat(m.FLAGS, " ")))
 end
-s:logout()
+s:quit()

@@ -9,7 +9,7 @@ local s = smtp.connect { host = args.host or "127.0.0.1", port = args.port or 58
                          ca = args.ca, verify = args.verify ~= "false", helo = "client.example" }
 if s.caps.AUTH then fail("AUTH is offered before STARTTLS: " .. table.concat(s.caps_list, ", ")) end
 if not s.caps.STARTTLS then fail("STARTTLS is not offered") end
-local r = s:command("AUTH PLAIN", "5xx")               -- no initial response: no credentials
+local r = s:command("AUTH PLAIN", { expect = "5xx" })               -- no initial response: no credentials
 print("AUTH before STARTTLS: " .. r.code .. " " .. r.text)
 r = s:mail("alice@example.test", { expect = "5xx" })
 print("MAIL before STARTTLS: " .. r.code .. " " .. r.text)

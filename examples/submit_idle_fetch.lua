@@ -53,5 +53,5 @@ print(("message %d (UID %d): Subject: %s"):format(n, m.UID, headers.subject))
 if headers.subject ~= "round trip " .. token then
   fail("the newest message is not ours: Subject " .. tostring(headers.subject))
 end
-s:logout()
+s:quit()
 print("round trip ok")

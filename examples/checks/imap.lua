@@ -32,7 +32,7 @@ test("capabilities are sane and STARTTLS is offered", function()
   if not caps.STARTTLS then
     fail("STARTTLS is not offered on port " .. port .. ": logins and mail would travel in the clear")
   end
-  s:logout()
+  s:quit()
 end)
 
 test("plaintext login is refused before STARTTLS", function()
@@ -47,7 +47,7 @@ test("plaintext login is refused before STARTTLS", function()
         "(Dovecot: disable_plaintext_auth = yes, ssl = required).")
     end
   end
-  s:logout()
+  s:quit()
 end)
 
 test("after STARTTLS, login is possible", function()
@@ -55,14 +55,14 @@ test("after STARTTLS, login is possible", function()
   starttls(s)
   local caps = s:capabilities()
   expect_false(caps.LOGINDISABLED, "LOGINDISABLED is still advertised under TLS: users cannot log in")
-  s:logout()
+  s:quit()
 end)
 
 test("TLS 1.0 and 1.1 are refused", function()
   checks.old_tls_refused("STARTTLS on port " .. port, function(max)
     local s = open()
     starttls(s, { tls_max = max, verify = false })
-    s:logout()
+    s:quit()
   end)
 end)
 
@@ -70,5 +70,5 @@ test("the certificate is valid, matches the name and is not about to expire", fu
   local s = open()
   starttls(s)
   checks.certificate(s, "IMAP port " .. port, capture)
-  s:logout()
+  s:quit()
 end)

@@ -15,7 +15,7 @@ local checks = require "parley.checks"
 local services = {
   { name = "smtps", label = "SMTP submission over TLS", port = 465, lib = smtp,
     bye = function(s) s:quit() end },
-  { name = "imaps", label = "IMAPS", port = 993, lib = imap, bye = function(s) s:logout() end },
+  { name = "imaps", label = "IMAPS", port = 993, lib = imap, bye = function(s) s:quit() end },
   { name = "pop3s", label = "POP3S", port = 995, lib = pop3, bye = function(s) s:quit() end },
 }
 

@@ -264,7 +264,7 @@ function Tape:lua(meta)
         elseif verb == "EHLO" or verb == "HELO" then
           add(string.format("s:%s(%s%s)", verb:lower(), lua_string(e.text:match("^%S+%s+(.*)$") or ""), want))
         elseif verb == "STARTTLS" and code == 220 then
-          add("s:starttls { ehlo = false, sni = args.sni }")
+          add("s:starttls { caps = false, sni = args.sni }")
         elseif verb == "MAIL" and e.text:match("^%S+%s+[Ff][Rr][Oo][Mm]:%s*<([^>]*)>%s*$") then
           add(string.format("s:mail(%s%s)", lua_string(e.text:match("<([^>]*)>")), want))
         elseif verb == "RCPT" and e.text:match("^%S+%s+[Tt][Oo]:%s*<([^>]*)>%s*$") then
@@ -343,13 +343,13 @@ function Tape:lua(meta)
           elseif info.kind == "auth" then
             local k = i + 1
             while k <= #ev and not (ev[k].who == "s" and ev[k].text:find("^" .. tag:gsub("%p", "%%%0") .. " ")) do k = k + 1 end
-            add(string.format("s:authenticate(%s, args.user, args.password)", lua_string(info.mech or "PLAIN")))
+            add(string.format("s:auth(%s, args.user, args.password)", lua_string(info.mech or "PLAIN")))
             i = k + 1
             goto next
           elseif cmd == "STARTTLS" and status == "OK" then
-            add("s:starttls { capability = false, sni = args.sni }")
+            add("s:starttls { caps = false, sni = args.sni }")
           elseif cmd == "LOGOUT" then
-            add("s:logout()")
+            add("s:quit()")
           elseif rest ~= "" then
             add("s:command(" .. lua_string(rest) .. want .. ")")
           end

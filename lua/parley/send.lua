@@ -204,7 +204,7 @@ function M.script(o)
   add("s:ehlo(%s)", o.ehlo and q(o.ehlo) or "")
   if o.tls == "starttls" then
     if reached("tls") then return done() end
-    add("s:starttls { ehlo = false }")
+    add("s:starttls { caps = false }")
     if reached("ehlo") then return done() end
     add("s:ehlo()")
   end

@@ -486,12 +486,11 @@ function Shell:script()
       else add("s:command(\"STARTTLS\", { expect = 220 })") end
       add("c:starttls%s", tls_opts)
     elseif e.t == "auth" then
-      local call = self.proto == "imap" and "authenticate" or "auth"
       local expect
       if self.proto == "smtp" then expect = e.code and tostring(e.code)
       elseif self.proto == "imap" then expect = e.status and q(e.status)
       else expect = e.status and q(e.status) end
-      add("s:%s(%s, %s, password%s)", call, q(e.mech), q(e.user),
+      add("s:auth(%s, %s, password%s)", q(e.mech), q(e.user),
         expect and ", { expect = " .. expect .. " }" or "")
     elseif e.t == "pass" then
       add("s:pass(password, { expect = %s })", q(e.status or "+OK"))

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every example in examples/ against the real Postfix and Dovecot of the fixture, with
-# --strict: each must succeed. The examples are what users copy; they must keep working.
+# --strict: each must succeed, without a deprecation warning (they use the current names). The
+# examples are what users copy; they must keep working.
 # Usage: examples.sh FIXTURE_DIR PARLEY
 set -uo pipefail
 dir=$1
@@ -13,7 +14,9 @@ failed=0
 run() {
   local name=$1
   shift
-  if timeout 60 "$parley" run -q --strict "$examples/$name" "$@" >/dev/null 2>"$dir/example.err"; then
+  # Under --strict an old spelling warns: the examples use the names of docs/vocabulary.md.
+  if timeout 60 "$parley" run -q --strict "$examples/$name" "$@" >/dev/null 2>"$dir/example.err" &&
+    ! grep -q "deprecated:" "$dir/example.err"; then
     passed=$((passed + 1))
   else
     failed=$((failed + 1))

@@ -37,6 +37,9 @@ expect() {
 stderr_has() {
   if grep -Eq -- "$2" "$work/err"; then ok; else bad "$1: stderr lacks /$2/"; fi
 }
+stderr_lacks() {
+  if grep -Eq -- "$2" "$work/err"; then bad "$1: stderr has /$2/"; else ok; fi
+}
 # The port a background parley printed (FILE PATTERN), waiting at most 10 s.
 port_in() {
   local i
@@ -82,7 +85,9 @@ no_password swaks_record_output "$work/rec1.err"
 grep -q 's:starttls' "$work/swaks.lua" && grep -q 's:auth("PLAIN", args.user, args.password' "$work/swaks.lua" \
   && ok || bad "swaks.lua lacks starttls or auth with args"
 auth=(ca="$CA_FILE" user="$USER1" password="$PASS1")
-expect 0 swaks_lua_runs "$parley" run -q "$work/swaks.lua" port="$SUBMISSION_PORT" "${auth[@]}"
+# Under --strict, and with the names of docs/vocabulary.md (an old spelling would warn).
+expect 0 swaks_lua_runs "$parley" run -q --strict "$work/swaks.lua" port="$SUBMISSION_PORT" "${auth[@]}"
+stderr_lacks swaks_lua_runs 'deprecated:'
 # The server's behaviour changes: the recipient is refused; then AUTH is not offered at all.
 sed "s/s:rcpt(\"$USER1@$DOMAIN\"/s:rcpt(\"nobody@$DOMAIN\"/" "$work/swaks.lua" >"$work/swaks_nobody.lua"
 expect 1 swaks_lua_refused "$parley" run -q "$work/swaks_nobody.lua" port="$SUBMISSION_PORT" "${auth[@]}"

@@ -43,9 +43,10 @@ cp "$work/send.lua" "$work/out"
 if [[ $rc == 0 ]] && has 's:starttls' && has 's:auth\(nil, "alice", password\)' && ! grep -q "$PASS1" "$work/send.lua"; then
   ok "--script prints the script (no password in it)"
 else bad "--script prints the script (exit $rc)"; fi
-PARLEY_PASSWORD="$PASS1" timeout 60 "$parley" run "$work/send.lua" >"$work/out" 2>&1
+PARLEY_PASSWORD="$PASS1" timeout 60 "$parley" run --strict "$work/send.lua" >"$work/out" 2>&1
 rc=$?
-if [[ $rc == 0 ]] && has 'NOTIFY=SUCCESS,FAILURE' && has 'SIZE=[0-9]+' && has 'BODY=8BITMIME'; then
+if [[ $rc == 0 ]] && has 'NOTIFY=SUCCESS,FAILURE' && has 'SIZE=[0-9]+' && has 'BODY=8BITMIME' &&
+  ! grep -q "deprecated:" "$work/out"; then
   ok "parley run of the --script output submits (exit 0)"
 else bad "parley run of the --script output (exit $rc)"; fi
 if readback "script $token"; then ok "the script's message is in alice's INBOX"

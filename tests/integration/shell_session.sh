@@ -73,9 +73,10 @@ password_prompt() {  # types the password at the prompt once it shows; it must n
   tmux -L "$sock" send-keys -t shell Enter
 }
 replay() {  # replay WHAT FILE: parley run of a saved session passes
-  timeout 60 "$parley" run "$2" password="$PASS1" >"$work/out" 2>&1
+  timeout 60 "$parley" run --strict "$2" password="$PASS1" >"$work/out" 2>&1
   local rc=$?
-  if [[ $rc == 0 ]] && no_password "$2"; then ok "$1: the saved script passes under parley run, no password in it"
+  if [[ $rc == 0 ]] && no_password "$2" && ! grep -q "deprecated:" "$work/out"; then
+    ok "$1: the saved script passes under parley run --strict, no password in it, no old names"
   else cp "$2" "$work/screen"; bad "$1: replay of the saved script (exit $rc)"; fi
 }
 
