@@ -88,7 +88,9 @@ end
 assert(n >= 30, "only " .. n .. " modules compiled in")
 for _, name in ipairs { "parley.smtp.submit", "parley.smtp.args", "parley.smtp.check",
                         "parley.smtp.reply", "parley.imap.encode", "parley.imap.parse",
-                        "parley.imap.utf7" } do
+                        "parley.imap.utf7", "parley.imap.check", "parley.imap.mailbox",
+                        "parley.transcript.parse", "parley.transcript.run",
+                        "parley.mock.imap.search", "parley.mock.sasl" } do
   assert(package.loaded[name], name .. " is not compiled in")
 end
 assert(require("parley.smtp").queue_id("2.0.0 Ok: queued as 4F1xyz") == "4F1xyz")
