@@ -344,10 +344,10 @@ h2{font-size:16px;margin:28px 0 10px;padding-bottom:4px;border-bottom:1px solid 
 .badge{font-weight:600;font-size:13px;padding:3px 10px;border-radius:999px;color:#fff}
 .badge.ok{background:var(--ok)}.badge.bad{background:var(--bad)}
 .sub{color:var(--muted);margin:0 0 16px}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(112px,1fr));gap:10px}
-.card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:10px 12px}
-.card .label{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}
-.card .value{font-size:20px;font-weight:600;font-variant-numeric:tabular-nums}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(118px,1fr));gap:10px}
+.card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:10px 10px;min-width:0}
+.card .label{color:var(--muted);font-size:11px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;text-transform:uppercase;letter-spacing:.04em}
+.card .value{font-size:19px;white-space:nowrap;font-weight:600;font-variant-numeric:tabular-nums}
 .card .note{color:var(--muted);font-size:12px}
 .card.bad .value{color:var(--bad)}.card.ok .value{color:var(--ok)}
 .panel{background:#fff;border:1px solid var(--line);border-radius:8px;padding:12px 12px 8px;margin-bottom:14px}
