@@ -42,6 +42,7 @@ run imap_login.lua host="$HOST" port="$IMAP_PORT" "${auth[@]}"
 run imap_login.lua host="$HOST" port="$IMAPS_PORT" tls=implicit "${auth[@]}" mech=CRAM-MD5
 run imap_login.lua host="$STRICT_HOST" port="$IMAP_STRICT_PORT" "${auth[@]}"
 run submit_idle_fetch.lua host="$HOST" smtp_port="$SUBMISSION_PORT" imap_port="$IMAP_PORT" "${auth[@]}" to=alice@"$DOMAIN"
+run load_delivery_latency.lua host="$HOST" smtp_port="$SUBMISSION_PORT" imap_port="$IMAP_PORT" "${auth[@]}" to=alice@"$DOMAIN"
 run lmtp_deliver.lua path="$LMTP_SOCKET" to=alice@"$DOMAIN",bob@"$DOMAIN",nobody@"$DOMAIN"
 echo "$passed passed, $failed failed"
 ((failed == 0))
