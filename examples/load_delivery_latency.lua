@@ -60,4 +60,4 @@ end)
 -- Keep the INBOX small: this message alone goes (UIDPLUS), not the other conversations'.
 s:uid_store(tostring(uid), "+FLAGS", { "\\Deleted" })
 s:uid_expunge(tostring(uid))
-s:logout()
+s:quit()
