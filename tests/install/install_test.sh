@@ -89,7 +89,7 @@ assert(n >= 30, "only " .. n .. " modules compiled in")
 for _, name in ipairs { "parley.smtp.submit", "parley.smtp.args", "parley.smtp.check",
                         "parley.smtp.reply", "parley.imap.encode", "parley.imap.parse",
                         "parley.imap.utf7", "parley.imap.check", "parley.imap.mailbox",
-                        "parley.pop3.check", "parley.pop3.mailbox",
+                        "parley.pop3.check", "parley.pop3.mailbox", "parley.record.tape",
                         "parley.transcript.parse", "parley.transcript.run",
                         "parley.mock.imap.search", "parley.mock.sasl" } do
   assert(package.loaded[name], name .. " is not compiled in")
