@@ -90,7 +90,7 @@ for _, name in ipairs { "parley.smtp.submit", "parley.smtp.args", "parley.smtp.c
                         "parley.smtp.reply", "parley.imap.encode", "parley.imap.parse",
                         "parley.imap.utf7", "parley.imap.check", "parley.imap.mailbox",
                         "parley.pop3.check", "parley.pop3.mailbox", "parley.record.tape",
-                        "parley.shell.script",
+                        "parley.shell.script", "parley.testrun.report",
                         "parley.transcript.parse", "parley.transcript.run",
                         "parley.mock.imap.search", "parley.mock.sasl" } do
   assert(package.loaded[name], name .. " is not compiled in")
