@@ -292,8 +292,13 @@ local function parley_require(name)
     for n in pairs(package.loaded) do add(n) end
     table.sort(names)
     local near = raw_require("parley.session").suggest(name, names)
+    -- The list shows the modules themselves, not their parts (parley.smtp, not parley.smtp.args).
+    local shown = {}
+    for _, n in ipairs(names) do
+      if not n:find("^parley%.[^.]+%.") then shown[#shown + 1] = n end
+    end
     error("module '" .. name .. "' not found" .. (near and ("; did you mean '" .. near .. "'?") or "") ..
-      "\n  parley's modules: " .. table.concat(names, ", ") ..
+      "\n  parley's modules: " .. table.concat(shown, ", ") ..
       (parley.options.verbose and ("\n" .. mod) or
         "\n  (your own modules are looked for in -I directories and package.path; -v lists every path searched)"), 2)
   end

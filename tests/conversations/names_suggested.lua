@@ -6,6 +6,7 @@
 -- stdout: method: no method 'recpt' on an SMTP session; did you mean 'rcpt'\?
 -- stderr: names_suggested\.lua:[0-9]+: module 'parley\.smpt' not found; did you mean 'parley\.smtp'\?
 -- stderr: parley's modules: .*parley\.imap.*parley\.pop3.*parley\.smtp
+-- stderr-not: parley's modules: .*parley\.smtp\.submit
 -- stderr-not: no file '
 -- stderr-not: package\.preload
 -- within: 8
