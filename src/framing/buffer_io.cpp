@@ -26,4 +26,10 @@ void InputBuffer::commit(std::size_t n) {
   size_ = prepared_ + n;
 }
 
+void InputBuffer::release_if_empty() {
+  if (size() != 0 || !data_) return;
+  data_.reset();
+  size_ = capacity_ = start_ = scanned_ = scan_from_ = prepared_ = 0;
+}
+
 }  // namespace parley::framing

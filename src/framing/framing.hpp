@@ -44,6 +44,8 @@ class InputBuffer {
   /// Room for `n` more bytes at the end, to read into directly; commit() says how many came.
   char* prepare(std::size_t n);
   void commit(std::size_t n);
+  /// Frees the storage when nothing unread is held (an idle connection keeps no buffer).
+  void release_if_empty();
 
  private:
   /// Makes room for `more` bytes past size_, dropping a dominant consumed prefix first.

@@ -71,33 +71,53 @@ void Connection::read_more(Extract extract, Done done) {
     bool taken = extract(input_, true);
     return finish(done, taken ? Outcome{} : Outcome{End::eof, {}});
   }
+  if (input_.empty() && transport_->can_wait_readable()) {
+    // Nothing held: wait for the socket to have bytes before taking a buffer for them, so
+    // that ten thousand conversations waiting for a reply hold no read buffers.
+    input_.release_if_empty();
+    transport_->wait_readable([self = shared_from_this(), extract = std::move(extract),
+                               done = std::move(done)](const error_code& ec) mutable {
+      if (ec) return self->on_read(ec, 0, extract, done);
+      error_code rec;
+      char* room = self->input_.prepare(self->read_size_);
+      std::size_t n = self->transport_->read_now(asio::buffer(room, self->read_size_), rec);
+      self->input_.commit(n);
+      if (rec == asio::error::would_block || rec == asio::error::try_again) {
+        rec.clear();  // readable, and yet nothing: wait again
+      }
+      self->on_read(rec, n, extract, done);
+    });
+    return;
+  }
   char* room = input_.prepare(read_size_);
-  transport_->read_some(
-      asio::buffer(room, read_size_),
-      [self = shared_from_this(), extract = std::move(extract), done = std::move(done)](
-          const error_code& ec, std::size_t n) mutable {
-        self->input_.commit(n);
-        if (n > 0) {
-          std::string_view got = self->input_.view().substr(self->input_.size() - n);
-          self->recent_.append(got.substr(got.size() > kRecentMax ? got.size() - kRecentMax : 0));
-          if (self->recent_.size() > kRecentMax)
-            self->recent_.erase(0, self->recent_.size() - kRecentMax);
-          if (n == self->read_size_ && self->read_size_ < kReadMax) self->read_size_ *= 2;
-        }
-        if (self->closed_) return self->finish(done, {End::closed, {}});
-        if (n > 0 && extract(self->input_, false)) return self->finish(done, {});
-        if (ec) {
-          Outcome out = self->failure(ec);
-          if (out.end == End::eof) {
-            self->eof_ = true;
-            return self->read_more(std::move(extract), std::move(done));
-          }
-          return self->finish(done, out);
-        }
-        if (self->woken_) return self->finish(done, {End::woken, {}});
-        if (self->timed_out_) return self->finish(done, {End::timeout, {}});
-        self->read_more(std::move(extract), std::move(done));
-      });
+  transport_->read_some(asio::buffer(room, read_size_),
+                        [self = shared_from_this(), extract = std::move(extract),
+                         done = std::move(done)](const error_code& ec, std::size_t n) mutable {
+                          self->input_.commit(n);
+                          self->on_read(ec, n, extract, done);
+                        });
+}
+
+void Connection::on_read(const error_code& ec, std::size_t n, Extract& extract, Done& done) {
+  if (n > 0) {
+    std::string_view got = input_.view().substr(input_.size() - n);
+    recent_.append(got.substr(got.size() > kRecentMax ? got.size() - kRecentMax : 0));
+    if (recent_.size() > kRecentMax) recent_.erase(0, recent_.size() - kRecentMax);
+    if (n == read_size_ && read_size_ < kReadMax) read_size_ *= 2;
+  }
+  if (closed_) return finish(done, {End::closed, {}});
+  if (n > 0 && extract(input_, false)) return finish(done, {});
+  if (ec) {
+    Outcome out = failure(ec);
+    if (out.end == End::eof) {
+      eof_ = true;
+      return read_more(std::move(extract), std::move(done));
+    }
+    return finish(done, out);
+  }
+  if (woken_) return finish(done, {End::woken, {}});
+  if (timed_out_) return finish(done, {End::timeout, {}});
+  read_more(std::move(extract), std::move(done));
 }
 
 void Connection::write(std::string bytes, Clock::time_point deadline, Done done) {

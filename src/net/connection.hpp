@@ -71,6 +71,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void begin(Clock::time_point deadline);
   void finish(Done& done, Outcome outcome);
   void read_more(Extract extract, Done done);
+  /// What a read brought (`n` bytes already committed to input_), or why it ended.
+  void on_read(const error_code& ec, std::size_t n, Extract& extract, Done& done);
   Outcome failure(const error_code& ec) const;
 
   std::unique_ptr<Transport> transport_;

@@ -41,6 +41,17 @@ class Transport {
   /// Writes what the kernel takes at once, without waiting (0 when it takes nothing, on an
   /// error, or when the transport cannot: the caller then writes asynchronously).
   virtual std::size_t write_now(asio::const_buffer) { return 0; }
+  /// True when wait_readable() and read_now() work: a plain socket. (A TLS stream keeps
+  /// bytes inside OpenSSL that a socket readiness wait cannot see.)
+  virtual bool can_wait_readable() const { return false; }
+  /// Waits until the socket has bytes (or end of stream, or an error) without a buffer: an
+  /// idle conversation holds no read buffer while it waits.
+  virtual void wait_readable(DoneHandler handler) { handler(asio::error::operation_not_supported); }
+  /// Reads what has arrived without waiting; `ec` is would_block when nothing has.
+  virtual std::size_t read_now(asio::mutable_buffer, error_code& ec) {
+    ec = asio::error::operation_not_supported;
+    return 0;
+  }
 
   virtual bool can_tls() const { return false; }
   virtual bool is_tls() const { return false; }
@@ -106,6 +117,18 @@ class SocketTransport final : public Transport {
     if (!plain_->non_blocking()) plain_->non_blocking(true, ec);
     std::size_t n = ec ? 0 : plain_->write_some(buffer, ec);
     return ec ? 0 : n;
+  }
+  bool can_wait_readable() const override { return tls_ == nullptr; }
+  void wait_readable(DoneHandler handler) override {
+    plain_->async_wait(Socket::wait_read, std::move(handler));
+  }
+  std::size_t read_now(asio::mutable_buffer buffer, error_code& ec) override {
+    if (tls_) {
+      ec = asio::error::operation_not_supported;
+      return 0;
+    }
+    if (!plain_->non_blocking()) plain_->non_blocking(true, ec);
+    return ec ? 0 : plain_->read_some(buffer, ec);
   }
   bool can_tls() const override { return true; }
   bool is_tls() const override { return tls_ != nullptr; }

@@ -112,18 +112,24 @@ void push_unit(lua_State* L, const framing::Unit& u, const std::string& framing_
 }
 
 struct UnitReader final : Reader {
-  framing::Unit unit;
+  // Made when the first byte is there: a conversation waiting for a reply that has not come
+  // holds no Unit (memory per idle conversation).
+  std::unique_ptr<framing::Unit> unit;
   std::string framing_name;
-  bool take(ScriptConn& c, InputBuffer& in, bool) override {
+  bool take(ScriptConn& c, InputBuffer& in, bool eof) override {
+    if (!unit) {
+      if (in.empty() && !eof) return false;
+      unit = std::make_unique<framing::Unit>();
+    }
     c.framer->literals_as_spans(true);  // push_unit takes literals from raw
-    framing::Status s = c.framer->next(in, unit, error);
+    framing::Status s = c.framer->next(in, *unit, error);
     if (s == framing::Status::error) c.framer->reset();
-    if (s == framing::Status::unit) c.log_received(unit.raw);
+    if (s == framing::Status::unit) c.log_received(unit->raw);
     framing_name = c.framing_name;
     return s != framing::Status::need_more;
   }
   int push(lua_State* L) override {
-    push_unit(L, unit, framing_name);
+    push_unit(L, *unit, framing_name);
     return 1;
   }
 };
@@ -363,7 +369,8 @@ std::string settle_handshake(ScriptConn& conn, const net::Outcome& o, double tim
     conn.net->close();
     return "TLS handshake with " + conn.label + " failed: " + why;
   }
-  conn.facts = net::collect_facts(conn.net->transport().native_ssl());
+  conn.facts =
+      std::make_unique<net::TlsFacts>(net::collect_facts(conn.net->transport().native_ssl()));
   conn.framer->reset();
   conn.note(describe_handshake(*conn.facts, check));
   const net::TlsFacts& f = *conn.facts;
@@ -455,7 +462,7 @@ int l_starttls(lua_State* L) {
   }
   double timeout = op_timeout(L, 2, c);
   std::shared_ptr<net::ssl::context> ctx;
-  auto client = std::make_shared<net::ClientTlsOptions>(c.tls_options);
+  auto client = std::make_shared<net::ClientTlsOptions>(c.tls_settings());
   if (c.server_role) {
     if (!c.server_ctx) {
       std::string pem;

@@ -134,8 +134,14 @@ std::shared_ptr<ScriptConn> wrap_connected(Engine& engine, int owner, const Conn
   conn->show = spec.show;
   conn->framer = framing::make_framer(spec.framing, conn->limits);
   conn->framing_name = spec.framing;
-  conn->tls_options = spec.tls_options;
-  conn->tls_options.host = spec.host;
+  const net::ClientTlsOptions& o = spec.tls_options;
+  bool given = !o.sni.empty() || !o.verify || !o.ca_file.empty() || !o.ca_pem.empty() ||
+               !o.cert_file.empty() || !o.key_file.empty() || !o.min_version.empty() ||
+               !o.max_version.empty();
+  if (spec.tls || given) {
+    conn->tls_options = std::make_unique<net::ClientTlsOptions>(o);
+    conn->tls_options->host = spec.host;
+  }
   conn->note("connected to " + label);
   return conn;
 }
@@ -153,7 +159,7 @@ void complete(Engine& engine, int task, const ConnectSpec& spec,
   }
   std::shared_ptr<net::ssl::context> ctx;
   try {
-    ctx = net::make_client_context(conn->tls_options);
+    ctx = net::make_client_context(*conn->tls_options);
   } catch (const std::exception& e) {
     std::string msg = e.what();
     conn->net->close();
@@ -164,7 +170,7 @@ void complete(Engine& engine, int task, const ConnectSpec& spec,
     });
     return;
   }
-  handshake_then_wake(engine, task, conn, ctx, &conn->tls_options, spec.timeout);
+  handshake_then_wake(engine, task, conn, ctx, conn->tls_options.get(), spec.timeout);
 }
 
 void connect_unix(Engine& engine, int task, std::shared_ptr<ConnectSpec> spec) {

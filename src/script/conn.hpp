@@ -31,9 +31,12 @@ struct ScriptConn {
   std::string host;
   int port = 0;
   std::string label;  ///< "host:port", a socket path, or a command line
-  net::ClientTlsOptions tls_options;
+  /// TLS settings given at connect (ca=, sni=, ...); null when there were none and the
+  /// connection is plain: most connections of a load test never need them (memory per idle
+  /// conversation). tls_settings() gives them with `host` filled in.
+  std::unique_ptr<net::ClientTlsOptions> tls_options;
   std::shared_ptr<net::ssl::context> server_ctx;  ///< accepted connections: for starttls
-  std::optional<net::TlsFacts> facts;
+  std::unique_ptr<net::TlsFacts> facts;           ///< after a handshake
   int canceller = 0;
   Engine* engine = nullptr;
 
@@ -46,6 +49,11 @@ struct ScriptConn {
   bool tls() const { return net->transport().is_tls(); }
   void show_line(report::Speaker who, std::string_view line);
   void show_bytes(report::Speaker who, std::string_view bytes);
+  net::ClientTlsOptions tls_settings() const {
+    net::ClientTlsOptions o = tls_options ? *tls_options : net::ClientTlsOptions{};
+    o.host = host;
+    return o;
+  }
   void log_received(std::string_view bytes);
   void log_received_line(std::string_view line);
   void log_sent_line(std::string_view line);

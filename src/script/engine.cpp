@@ -319,7 +319,7 @@ void Engine::register_conn(int conn, int owner) {
   t->captured_conns.push_back(conn);
   if (t->captured_conns.size() > kCapturedConnectionsPerTask) {
     captured_.erase(t->captured_conns.front());
-    t->captured_conns.pop_front();
+    t->captured_conns.erase(t->captured_conns.begin());
   }
 }
 

@@ -55,8 +55,9 @@ struct Task {
   /// The tasks it spawned that are not forgotten yet: cancel() finds a task's family here,
   /// without walking every task.
   std::unordered_set<int> children;
-  /// The connections it opened whose lines are kept (only with enable_capture()).
-  std::deque<int> captured_conns;
+  /// The connections it opened whose lines are kept (only with enable_capture()). A vector:
+  /// an empty std::deque allocates ~600 bytes, per task, even in runs that capture nothing.
+  std::vector<int> captured_conns;
 };
 
 class Engine {
