@@ -52,7 +52,9 @@ std::string metric_name(const Threshold& t) {
   std::string name;
   switch (t.metric) {
     case Threshold::Metric::percentile:
-      name = t.percentile == 99.9 ? "p99.9" : "p" + plain(t.percentile);
+      // append, not "p" + ...: GCC 12 at -O3 reports a false -Wrestrict on operator+
+      name = "p";
+      name.append(t.percentile == 99.9 ? "99.9" : plain(t.percentile));
       break;
     case Threshold::Metric::min:
       name = "min";
