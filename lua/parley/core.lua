@@ -192,6 +192,39 @@ local function strict_check(c, r)
   end
 end
 
+--- The reply-reading half of `expect`, for the protocol libraries' own checks (a command's
+-- reply is read thousands of times a second in a load test; building the alternatives of
+-- `expect` for each costs more than the read): reads the next reply, checks it under
+-- --strict, and tries the handlers installed with `on`.
+-- @return the reply; or the reply, "handled" and the results of the `on` handler that took
+--   it; or nil, why ("timeout", "eof", ...) and the seconds waited
+function M.receive(c, seconds)
+  local started = clock()
+  local r, why = read_reply(c, seconds)
+  if not r then return nil, why, clock() - started end
+  if parley.options.strict then strict_check(c, r) end
+  local on = on_handlers[c]
+  if on then
+    for _, h in ipairs(on) do
+      if h.match(r) then return r, "handled", h.fn(r, c) end
+    end
+  end
+  return r
+end
+
+--- The test of a plain code, class or pattern (made once per spec, as `expect` makes them),
+-- or nil for anything else (functions, tables).
+function M.scalar_match(spec)
+  local kind = type(spec)
+  if kind ~= "number" and kind ~= "string" then return nil end
+  return alternatives(spec)[1].match
+end
+
+--- Fails the conversation as `expect` does when no reply came (`why` from `receive`).
+function M.fail_read(c, desc, why, waited, seconds)
+  fail_expect(c, { { desc = desc } }, nil, why, waited, seconds or c.timeout)
+end
+
 --- Reads the next reply and checks it against what the script expects.
 -- `spec` is a code, a class, a pattern, a function, or a table of alternatives
 -- `{ {match, fn}, ..., timeout = fn|seconds, eof = fn }`; the first that matches wins and its
