@@ -151,12 +151,19 @@ end
 -- or the end of the connection fails the conversation (see `timed_out` and `closed`).
 -- @param desc what was expected, for the message
 -- @return the reply (the framing's unit)
+local function settle_read(s, what, timeout, desc, r, why, ...)
+  if r == nil then
+    if why == "timeout" then M.timed_out(s, what, desc, timeout) end
+    if why == "eof" then M.closed(s, what, desc) end
+    core.fail_read(s.conn, desc or "a reply", why, ..., timeout)
+  end
+  if why == "handled" then return ... end
+  return r
+end
+
 function M.read(s, what, timeout, desc)
-  return s.conn:expect({
-    { function() return true end },
-    timeout = function() M.timed_out(s, what, desc, timeout) end,
-    eof = function() M.closed(s, what, desc) end,
-  }, timeout)
+  -- core.receive, not c:expect: no alternatives and closures to build for every reply.
+  return settle_read(s, what, timeout, desc, core.receive(s.conn, timeout))
 end
 
 --- Fails the conversation (exit 1) because the reply to `what` is not what was wanted: the
