@@ -30,9 +30,12 @@ function M.matcher(spec)
       return function(r) return r.code == n end, spec
     end
     if spec:match("^[1-5][0-9x]x$") then
+      -- "2xx": code // 100 == 2; "25x": code // 10 == 25 (arithmetic: no string per reply)
       local prefix = spec:gsub("x", "")
+      local want, div = tonumber(prefix), #prefix == 1 and 100 or 10
       return function(r)
-        return r.code ~= nil and tostring(r.code):sub(1, #prefix) == prefix
+        local code = r.code
+        return code ~= nil and code // div == want
       end, spec
     end
     local ok, err = pcall(string.find, "", spec)

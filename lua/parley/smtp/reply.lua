@@ -13,11 +13,11 @@ function M.parse_caps(lines)
   local caps, list = {}, {}
   for i = 2, #lines do
     local line = lines[i]
-    local key, rest = line:match("^%s*([%w][%w%-]*)[%s=]?(.*)$")
+    -- One match gives the name and its argument without surrounding blanks.
+    local key, rest = line:match("^%s*([%w][%w%-]*)[%s=]?%s*(.-)%s*$")
     if key then
       key = key:upper()
       list[#list + 1] = line
-      rest = rest:gsub("^%s+", ""):gsub("%s+$", "")
       if key == "AUTH" then
         local set = type(caps.AUTH) == "table" and caps.AUTH or {}
         for mech in rest:gmatch("%S+") do set[mech:upper()] = true end
