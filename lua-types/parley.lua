@@ -366,6 +366,13 @@ function parley.no_method(label, name, names, fields) end
 ---@return string
 function parley.mask(text, client_line) end
 
+--- The text as SMTP sends it after DATA (before dot-stuffing): every line end CRLF (a bare
+--- LF gets its CR) and a final CRLF. A bare CR cannot be sent: then nil and its byte position.
+---@param text string
+---@return string|nil wire
+---@return integer? bare_cr
+function parley.wire_text(text) end
+
 --- The running conversation's id (0 outside one).
 ---@return integer
 function parley.task_id() end

@@ -2,6 +2,7 @@
 // clock, and the helpers the Lua standard library uses (parley.raise, parley.where, ...).
 #include <boost/asio/steady_timer.hpp>
 #include <cmath>
+#include <cstring>
 
 #include "script/engine.hpp"
 #include "script/errors.hpp"
@@ -243,6 +244,42 @@ int l_mask(lua_State* L) {
   return 1;
 }
 
+// parley.wire_text(text) -> text with CRLF line ends and a final CRLF | nil, byte of a bare CR.
+// What parley.smtp sends after DATA (before dot-stuffing): memchr over the message rather
+// than a Lua loop per line, which cost a load test with parley.smtp 72 calls per message.
+int l_wire_text(lua_State* L) {
+  size_t len = 0;
+  const char* s = check_string(L, 1, &len);
+  const char* end = s + len;
+  for (const char* p = s; (p = static_cast<const char*>(std::memchr(p, '\r', end - p))); ++p) {
+    if (p + 1 == end || p[1] != '\n') {
+      lua_pushnil(L);
+      lua_pushinteger(L, static_cast<lua_Integer>(p - s) + 1);
+      return 2;
+    }
+  }
+  std::size_t bare = 0;
+  for (const char* p = s; (p = static_cast<const char*>(std::memchr(p, '\n', end - p))); ++p) {
+    if (p == s || p[-1] != '\r') ++bare;
+  }
+  bool ends = len == 0 || (len >= 2 && end[-2] == '\r' && end[-1] == '\n');
+  if (bare == 0 && ends) {
+    lua_settop(L, 1);  // already as it goes on the wire: no copy
+    return 1;
+  }
+  std::string out;
+  out.reserve(len + bare + 2);
+  for (const char* p = s; p < end; ++p) {
+    if (*p == '\n' && (p == s || p[-1] != '\r')) out.push_back('\r');
+    out.push_back(*p);
+  }
+  if (!ends && !(out.size() >= 2 && out.compare(out.size() - 2, 2, "\r\n") == 0)) {
+    out.append("\r\n");
+  }
+  lua_pushlstring(L, out.data(), out.size());
+  return 1;
+}
+
 // parley.task_id(): the running conversation's id (0 outside one).
 int l_task_id(lua_State* L) {
   Task* t = Engine::task_of(L);
@@ -338,6 +375,7 @@ void open_core(lua_State* L) {
                                 {"note", protect<l_note>},
                                 {"warn", protect<l_warn>},
                                 {"mask", protect<l_mask>},
+                                {"wire_text", protect<l_wire_text>},
                                 {"task_id", protect<l_task_id>},
                                 {"transcript_of", protect<l_transcript_of>},
                                 {"transcript_forget", protect<l_transcript_forget>},
