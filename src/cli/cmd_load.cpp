@@ -336,7 +336,7 @@ int run_load(Common& c, const LoadFlags& f) {
     load::Runner* runner = runners.back().get();
     std::size_t t = runners.size() - 1;
     workers.emplace_back([&, runner, t, from] {
-      runner->run(from, end);
+      runner->run(from, end, start);
       cpu[t] = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
       std::lock_guard<std::mutex> lock(mutex);
       ++finished;

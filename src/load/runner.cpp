@@ -140,9 +140,11 @@ struct Runner::Impl {
   long next_step_order = 0;
   Live live;
 
+  Clock::time_point origin;  ///< second 0 of the series: the run's start
+
   long second_of(Clock::time_point t) const {
-    if (t <= start) return 0;
-    return static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(t - start).count());
+    if (t <= origin) return 0;
+    return static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(t - origin).count());
   }
 
   Second& series_at(long index) {
@@ -520,7 +522,8 @@ Runner::Runner(script::EngineOptions options, std::string script, Share share)
 
 Runner::~Runner() = default;
 
-void Runner::run(Clock::time_point start, std::optional<Clock::time_point> end) {
+void Runner::run(Clock::time_point start, std::optional<Clock::time_point> end,
+                 std::optional<Clock::time_point> origin) {
   Engine engine(options_);
   std::size_t slash = script_.rfind('/');
   engine.prepend_module_dir(slash == std::string::npos ? "." : script_.substr(0, slash));
@@ -532,6 +535,7 @@ void Runner::run(Clock::time_point start, std::optional<Clock::time_point> end) 
   }
   int chunk = luaL_ref(L, LUA_REGISTRYINDEX);
   Impl impl(*this, engine, chunk, start, end);
+  impl.origin = origin.value_or(start);
   if (!impl.install_hooks(error_)) return;
   {
     std::lock_guard<std::mutex> lock(mutex_);

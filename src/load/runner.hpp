@@ -61,9 +61,11 @@ class Runner {
   Runner(const Runner&) = delete;
   Runner& operator=(const Runner&) = delete;
 
-  /// Runs this share of the load, from `start` (the same for every runner) and until
-  /// `end` when a duration was given. Blocks; call on the runner's own thread.
-  void run(Clock::time_point start, std::optional<Clock::time_point> end);
+  /// Runs this share of the load, from `start` and until `end` when a duration was given;
+  /// the time series counts seconds from `origin`, the run's start (the same for every
+  /// runner, also for one that joins later). Blocks; call on the runner's own thread.
+  void run(Clock::time_point start, std::optional<Clock::time_point> end,
+           std::optional<Clock::time_point> origin = std::nullopt);
   /// Ends the run soon (Ctrl-C): running conversations are counted as interrupted. Any thread.
   void stop();
   /// How many conversations it keeps going at once, from now on (any thread). 0 retires the

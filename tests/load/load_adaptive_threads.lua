@@ -27,4 +27,13 @@ local want = cores >= 2 and 2 or 1
 assert(res.settings.threads == want,
   ("%d cores: %d threads, wanted %d"):format(cores, res.settings.threads, want))
 assert(res.conversations.failed == 0, "failed: " .. res.conversations.failed)
+-- The time series counts the run's seconds for a thread that joined later too: the first
+-- second is one thread's, the fourth two threads' (a joined thread counting from its own
+-- start would add its later seconds to the first ones).
+local seconds = res.series.seconds
+assert(#seconds <= 5, "seconds of a 4 s run: " .. #seconds)
+if want == 2 then
+  assert(seconds[1].ok * 1.3 < seconds[4].ok,
+    ("second 0: %d, second 3: %d conversations"):format(seconds[1].ok, seconds[4].ok))
+end
 print("adaptive threads ok")
