@@ -108,4 +108,20 @@ std::FILE* setup_transcript(Common& c) {
   return file;
 }
 
+int run_engine(Common& c, const std::function<int(script::Engine&)>& body) {
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(setup_transcript(c), &std::fclose);
+  script::Engine engine(c.options);
+  return body(engine);
+}
+
+int run_module_main(script::Engine& engine, const std::string& chunk_name,
+                    const std::string& module) {
+  lua_setglobal(engine.lua(), "PARLEY_MAIN_CONFIG");
+  return engine.run_chunk(chunk_name,
+                          "local cfg = PARLEY_MAIN_CONFIG\n"
+                          "PARLEY_MAIN_CONFIG = nil\n"
+                          "require('" +
+                              module + "').main(cfg)\n");
+}
+
 }  // namespace parley::cli

@@ -63,6 +63,14 @@ void take_args(Common& c, std::vector<std::string>* paths = nullptr);
 /// Applies -q/-v/--transcript/--no-color to the transcript options; returns the file opened
 /// for --transcript (to be closed by the caller), or nullptr.
 std::FILE* setup_transcript(Common& c);
+/// Runs `body` with an engine made from c.options once the transcript is set up (as
+/// setup_transcript does; the --transcript file is closed after the engine, also when `body`
+/// throws). Returns what `body` returns: the exit status.
+int run_engine(Common& c, const std::function<int(script::Engine&)>& body);
+/// Runs `require(module).main(cfg)` as the chunk `chunk_name`, cfg being the table on top of
+/// the engine's Lua stack (popped): how a subcommand hands its settings to its Lua half.
+int run_module_main(script::Engine& engine, const std::string& chunk_name,
+                    const std::string& module);
 
 double parse_seconds(const std::string& flag, const std::string& value);
 long parse_count(const std::string& flag, const std::string& value);

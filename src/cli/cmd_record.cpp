@@ -1,9 +1,7 @@
 // parley record --listen PORT --to HOST:PORT: the recording proxy. The proxy is Lua
 // (lua/parley/record.lua, on parley.relay); this file turns the flags into its settings.
-#include <boost/asio/signal_set.hpp>
-#include <csignal>
-
 #include "cli/cli.hpp"
+#include "cli/signals.hpp"
 
 namespace parley::cli {
 
@@ -67,31 +65,11 @@ int record(Common& c, const RecordFlags& f) {
   take_args(c);
   if (f.listen_port < 0) throw UsageError("record: --listen PORT is needed (0: any free port)");
   if (f.to_host.empty()) throw UsageError("record: --to HOST:PORT is needed");
-  std::FILE* file = setup_transcript(c);
-  int status;
-  {
-    script::Engine engine(c.options);
-    // Ctrl-C and SIGTERM end the recording: sessions still open are closed.
-    boost::asio::signal_set signals(engine.io(), SIGINT, SIGTERM);
-    signals.async_wait([&engine](const boost::system::error_code& ec, int) {
-      if (!ec) engine.interrupt();
-    });
-    engine.add_canceller(
-        [&signals] {
-          boost::system::error_code ignored;
-          signals.cancel(ignored);
-        },
-        0);
-    lua_State* L = engine.lua();
-    push_config(L, f);
-    lua_setglobal(L, "PARLEY_RECORD_CONFIG");
-    status = engine.run_chunk("=record",
-                              "local cfg = PARLEY_RECORD_CONFIG\n"
-                              "PARLEY_RECORD_CONFIG = nil\n"
-                              "require('parley.record').main(cfg)\n");
-  }
-  if (file != nullptr) std::fclose(file);
-  return status;
+  return run_engine(c, [&f](script::Engine& engine) {
+    InterruptOnSignals signals(engine);  // Ctrl-C ends the recording: open sessions are closed
+    push_config(engine.lua(), f);
+    return run_module_main(engine, "=record", "parley.record");
+  });
 }
 
 Runner define(CLI::App& app) {

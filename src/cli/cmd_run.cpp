@@ -23,22 +23,13 @@ std::string_view embedded(std::string_view name) {
 // `inline_name` set: `script` is the code itself (from -e or stdin), named so in messages.
 int run_script(Common& c, const std::string& script, const char* inline_name = nullptr,
                const TranscriptFlags& flags = {}) {
-  std::FILE* file = setup_transcript(c);
-  int status;
-  {
-    script::Engine engine(c.options);
-    if (inline_name != nullptr) {
-      status = engine.run_chunk(inline_name, script);
-    } else if (script.empty()) {
-      status = engine.run_chunk("=quickstart.lua", embedded("example.quickstart"));
-    } else {
-      std::size_t slash = script.rfind('/');
-      engine.prepend_module_dir(slash == std::string::npos ? "." : script.substr(0, slash));
-      status = run_script_or_transcript(engine, script, flags);
-    }
-  }
-  if (file != nullptr) std::fclose(file);
-  return status;
+  return run_engine(c, [&](script::Engine& engine) {
+    if (inline_name != nullptr) return engine.run_chunk(inline_name, script);
+    if (script.empty()) return engine.run_chunk("=quickstart.lua", embedded("example.quickstart"));
+    std::size_t slash = script.rfind('/');
+    engine.prepend_module_dir(slash == std::string::npos ? "." : script.substr(0, slash));
+    return run_script_or_transcript(engine, script, flags);
+  });
 }
 
 Runner define_run(CLI::App& app) {

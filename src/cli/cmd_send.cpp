@@ -84,14 +84,9 @@ int send(Common& c, const SendOptions& o) {
     args.emplace_back("password", pass);  // an argument named password is a secret: masked
   }
   if (o.print_script) c.options.quiet = true;
-  std::FILE* file = setup_transcript(c);
-  int status;
-  {
-    script::Engine engine(c.options);
-    status = engine.run_chunk("=parley send", "require('parley.send').main(args)");
-  }
-  if (file != nullptr) std::fclose(file);
-  return status;
+  return run_engine(c, [](script::Engine& engine) {
+    return engine.run_chunk("=parley send", "require('parley.send').main(args)");
+  });
 }
 
 Runner define(CLI::App& app) {

@@ -4,7 +4,6 @@
 #include <sys/resource.h>
 
 #include <algorithm>
-#include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +11,7 @@
 #include <vector>
 
 #include "cli/cli.hpp"
+#include "cli/signals.hpp"
 
 namespace parley::cli {
 
@@ -125,34 +125,19 @@ int serve(Common& c, ServeConfig& s) {
         "the CA of your own certificate");
   }
   if (s.max_connections.empty()) s.max_connections = default_max_connections();
-  std::FILE* file = setup_transcript(c);
-  int status;
-  {
-    script::Engine engine(c.options);
+  return run_engine(c, [&s](script::Engine& engine) {
     if (!s.script.empty()) {
       std::size_t slash = s.script.rfind('/');
       engine.prepend_module_dir(slash == std::string::npos ? "." : s.script.substr(0, slash));
     }
-    // Ctrl-C and SIGTERM end the run as if the script had finished: every session is stopped
-    // and every socket closed. The wait is cancelled with everything else when the run ends.
-    boost::asio::signal_set signals(engine.io(), SIGINT, SIGTERM);
-    signals.async_wait([&engine](const boost::system::error_code& ec, int) {
-      if (!ec) engine.interrupt();
-    });
-    engine.add_canceller(
-        [&signals] {
-          boost::system::error_code ignored;
-          signals.cancel(ignored);
-        },
-        0);
-    status = engine.run_chunk("=serve", chunk_for(s));
+    InterruptOnSignals signals(engine);  // Ctrl-C: every session stopped, every socket closed
+    int status = engine.run_chunk("=serve", chunk_for(s));
     if (engine.interrupted()) {
       std::printf("parley serve: stopped\n");
       std::fflush(stdout);
     }
-  }
-  if (file != nullptr) std::fclose(file);
-  return status;
+    return status;
+  });
 }
 
 Runner define(CLI::App& app) {

@@ -92,21 +92,11 @@ int test(Common& c, const TestFlags& f) {
   }
   // The transcript is kept for the report; printed only with -v.
   c.options.quiet = !c.options.verbose;
-  std::FILE* file = setup_transcript(c);
-  int status;
-  {
-    script::Engine engine(c.options);
+  return run_engine(c, [&](script::Engine& engine) {
     engine.enable_capture();
-    lua_State* L = engine.lua();
-    push_config(L, f, files, c.options.timeout);
-    lua_setglobal(L, "PARLEY_TEST_CONFIG");
-    status = engine.run_chunk("=parley test",
-                              "local cfg = PARLEY_TEST_CONFIG\n"
-                              "PARLEY_TEST_CONFIG = nil\n"
-                              "require('parley.testrun').main(cfg)\n");
-  }
-  if (file != nullptr) std::fclose(file);
-  return status;
+    push_config(engine.lua(), f, files, c.options.timeout);
+    return run_module_main(engine, "=parley test", "parley.testrun");
+  });
 }
 
 Runner define(CLI::App& app) {

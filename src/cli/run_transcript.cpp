@@ -1,5 +1,7 @@
 #include "cli/run_transcript.hpp"
 
+#include "cli/cli.hpp"
+
 namespace parley::cli {
 
 int run_script_or_transcript(script::Engine& engine, const std::string& path,
@@ -21,11 +23,7 @@ int run_script_or_transcript(script::Engine& engine, const std::string& path,
   lua_setfield(L, -2, "exact");
   lua_pushboolean(L, flags.ask_password);
   lua_setfield(L, -2, "ask_password");
-  lua_setglobal(L, "PARLEY_TRANSCRIPT_RUN");
-  return engine.run_chunk("=" + path,
-                          "local cfg = PARLEY_TRANSCRIPT_RUN\n"
-                          "PARLEY_TRANSCRIPT_RUN = nil\n"
-                          "require('parley.transcript').main(cfg)\n");
+  return run_module_main(engine, "=" + path, "parley.transcript");
 }
 
 }  // namespace parley::cli
