@@ -8,10 +8,21 @@
 ---@field second_digit table<integer, string>
 ---@field enhanced_classes table<integer, string>
 ---@field enhanced_subjects table<integer, string>
----@field enhanced_codes table<string, string>
+---@field enhanced_codes table<string, parley.codes.Detail> keyed "subject.detail" ("7.1")
 ---@field pop3_codes table<string, string>
 ---@field imap_codes table<string, string>
 local codes = {}
+
+--- An enhanced status detail (RFC 3463 and the IANA registry): its meaning depends on the
+--- class the code is sent with.
+---@class parley.codes.Detail
+---@field rfc string where it is defined
+---@field text string its meaning with a failure class (4 or 5)
+---@field hint? string advice for a failure
+---@field success? string its meaning with class 2 (the "other or undefined" details X.N.0)
+---@field any? string its meaning whatever the class ("X.7.0"), or a detail that reads the same
+---@field positive? boolean a detail that reports a success (X.1.5)
+---@field hint_any? boolean the hint fits every class
 
 --- Meaning of a numeric SMTP reply code. Unknown codes get a description from their first and
 --- second digits. Example: `codes.describe(550) --> "mailbox unavailable (requested action not
