@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -43,6 +44,35 @@ std::pair<long, long> parse_shard(const std::string& flag, const std::string& va
   return {shard, shards};
 }
 
+std::size_t default_max_memory() {
+  // 4 GiB, or half the machine's memory when it has less: a script that allocates without end
+  // gets a clear error long before the kernel's OOM killer picks a process.
+  std::size_t limit = std::size_t{4} << 30;
+  long pages = sysconf(_SC_PHYS_PAGES);
+  long page = sysconf(_SC_PAGESIZE);
+  if (pages > 0 && page > 0) {
+    limit = std::min(limit, static_cast<std::size_t>(pages) * static_cast<std::size_t>(page) / 2);
+  }
+  return limit;
+}
+
+std::size_t parse_size(const std::string& flag, const std::string& value) {
+  char* end = nullptr;
+  errno = 0;
+  double v = std::strtod(value.c_str(), &end);
+  double unit = 1;
+  std::string suffix = end != nullptr ? end : "";
+  if (suffix == "K" || suffix == "k") unit = 1024.0;
+  if (suffix == "M" || suffix == "m") unit = 1024.0 * 1024;
+  if (suffix == "G" || suffix == "g") unit = 1024.0 * 1024 * 1024;
+  bool known = suffix.empty() || unit > 1;
+  if (end == value.c_str() || !known || !(v >= 0) || errno == ERANGE || v * unit > 1e18) {
+    throw UsageError(flag + " wants a size such as 512M or 4G (0: no limit), not \"" + value +
+                     "\"");
+  }
+  return static_cast<std::size_t>(v * unit);
+}
+
 CLI::Option* add_checked(CLI::App& app, const std::string& names, const std::string& help,
                          std::function<void(const std::string& value)> parse) {
   return app.add_option_function<std::string>(names, std::move(parse), help);
@@ -65,6 +95,12 @@ void add_common(CLI::App& app, Common& c) {
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_flag("--strict", o.strict, "protocol-grammar violations and unread input are failures");
+  o.max_memory = default_max_memory();
+  add_checked(app, "--max-memory",
+              "memory the script's Lua state may hold: 512M, 4G, 0 for no limit (4G, at most "
+              "half the machine's)",
+              [&o](const std::string& v) { o.max_memory = parse_size("--max-memory", v); })
+      ->type_name("SIZE");
   app.add_flag("--no-color", c.color_off, "no colors (also when NO_COLOR is set)");
   app.positionals_at_end();
 }

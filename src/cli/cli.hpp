@@ -51,7 +51,10 @@ struct Common {
   std::vector<std::string> rest;  ///< the positional arguments after SCRIPT (NAME=VALUE ...)
 };
 
-/// Adds -v, -q, --transcript, --show-secrets, --timeout, -I, --strict, --no-color to `app`,
+/// "512M", "4G", "1024K", bytes; 0 is no limit. Throws UsageError naming `flag`.
+std::size_t parse_size(const std::string& flag, const std::string& value);
+/// Adds -v, -q, --transcript, --show-secrets, --timeout, -I, --strict, --max-memory,
+/// --no-color to `app`,
 /// stored into `c` (which must outlive the parse).
 void add_common(CLI::App& app, Common& c);
 /// Adds the trailing positional NAME=VALUE ... (or `what`) collected into c.rest.

@@ -279,6 +279,10 @@ int run_load(Common& c, const LoadFlags& f) {
   threads = std::min(threads, concurrency);
   if (count) threads = std::max<std::uint64_t>(1, std::min(threads, *count));
   most = std::max(most, threads);
+  // --max-memory is for the process: each thread's Lua state gets its part
+  if (c.options.max_memory != 0) {
+    c.options.max_memory = std::max<std::size_t>(c.options.max_memory / most, 64u << 20);
+  }
 
   // Closed loop: the runners take conversations from one pool, numbered 1..n (with -n) or
   // uniquely (with --duration), so that a runner may join or leave at any time. Open loop

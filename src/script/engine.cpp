@@ -24,21 +24,6 @@ Task*& task_slot(lua_State* L) {
 // runs an engine on each core.
 thread_local Task* g_running = nullptr;
 
-// Lua's allocator (realloc and free, as luaL_newstate's), asking for huge pages under the
-// strings of big replies: a 50 MB literal is one string.
-void* allocate(void*, void* block, std::size_t old_size, std::size_t size) {
-  if (size == 0) {
-    std::free(block);
-    return nullptr;
-  }
-  void* grown = std::realloc(block, size);
-  if (grown != nullptr && size >= framing::kHugePagesFrom &&
-      (block == nullptr || size > old_size)) {
-    framing::advise_huge_pages(grown, size);
-  }
-  return grown;
-}
-
 // "parley: TEXT" on stderr, every byte of it (a reply with NUL bytes must not cut the message).
 void say(const std::string& text) {
   std::string line = "parley: " + text + "\n";
@@ -48,17 +33,62 @@ void say(const std::string& text) {
 
 }  // namespace
 
+// Lua's allocator (realloc and free, as luaL_newstate's), counting what the state holds and
+// refusing to grow it past --max-memory while the script's own code runs (never inside
+// parley's C++ code: see MemoryLimitScope); Lua then collects garbage, tries once more, and
+// raises "not enough memory". It asks for huge pages under the strings of big replies: a 50 MB
+// literal is one string.
+void* Engine::allocate(void* ud, void* block, std::size_t old_size, std::size_t size) {
+  auto& m = *static_cast<Memory*>(ud);
+  std::size_t had = block != nullptr ? old_size : 0;  // without a block, old_size is a type
+  if (size == 0) {
+    std::free(block);
+    m.used -= std::min(m.used, had);
+    return nullptr;
+  }
+  if (size > had && m.limit != 0 && m.used + (size - had) > m.limit &&
+      MemoryLimitScope::enforced()) {
+    m.refused = true;
+    return nullptr;
+  }
+  void* grown = std::realloc(block, size);
+  if (grown == nullptr) return nullptr;
+  m.used = m.used - std::min(m.used, had) + size;
+  if (size >= framing::kHugePagesFrom && (block == nullptr || size > old_size)) {
+    framing::advise_huge_pages(grown, size);
+  }
+  return grown;
+}
+
+// Garbage counts against the limit until the collector frees it. Lua collects and retries
+// when an allocation of its own is refused, but the buffers of string.rep, table.concat,
+// string.format (lauxlib's) fail at once: near the limit, garbage is collected before a
+// conversation resumes and before a binding runs, at most once per eighth of the limit
+// allocated. Any state of an engine: the allocator's data is its Memory.
+void Engine::collect_near_limit(lua_State* L) {
+  void* ud = nullptr;
+  if (lua_getallocf(L, &ud) != &Engine::allocate || ud == nullptr) return;
+  Memory& m = *static_cast<Memory*>(ud);
+  if (m.limit == 0 || m.used <= m.limit / 4 * 3 || m.used <= m.collected_at + m.limit / 8) return;
+  lua_gc(L, LUA_GCCOLLECT);
+  m.collected_at = m.used;
+}
+
 Engine::Engine(EngineOptions options)
     : options_(std::move(options)), transcript_(options_.transcript) {
   L_ = luaL_newstate();
   if (L_ == nullptr) throw std::bad_alloc();
-  lua_setallocf(L_, allocate, nullptr);
+  // What luaL_newstate allocated before the allocator changes is counted as Lua counts it.
+  memory_.used = static_cast<std::size_t>(lua_gc(L_, LUA_GCCOUNT, 0)) * 1024 +
+                 static_cast<std::size_t>(lua_gc(L_, LUA_GCCOUNTB, 0));
+  lua_setallocf(L_, allocate, &memory_);
   lua_atpanic(L_, on_panic);
   task_slot(L_) = nullptr;
   lua_pushlightuserdata(L_, this);
   lua_rawsetp(L_, LUA_REGISTRYINDEX, &kEngineKey);
   init_metatables(L_);
   open_libraries();
+  memory_.limit = options_.max_memory;
 }
 
 Engine::~Engine() {
@@ -164,7 +194,12 @@ void Engine::resume(Task* t, int nargs) {
   t->resumed_at = Clock::now();
   std::int64_t outer_since = guard_.enter(t->resumed_at);
   int nresults = 0;
-  int status = lua_resume(t->co, L_, nargs, &nresults);
+  collect_near_limit(L_);
+  int status;
+  {
+    MemoryLimitScope limited(true);
+    status = lua_resume(t->co, L_, nargs, &nresults);
+  }
   guard_.leave(outer_since);
   t->running = false;
   g_running = outer;
@@ -200,6 +235,11 @@ void Engine::finish(Task* t, int status, int nresults) {
     if (!lua_istable(L_, -1)) {
       // A runtime error: the message carries its position; add the traceback at -v.
       std::string msg = info.text();
+      if (status == LUA_ERRMEM && memory_.refused) {
+        msg = "not enough memory: the script's Lua memory reached the --max-memory limit (" +
+              std::to_string(memory_.limit >> 20) + " MB)";
+        memory_.refused = false;
+      }
       if (options_.verbose) {
         luaL_traceback(L_, co, msg.c_str(), 0);
         msg = lua_tostring(L_, -1);

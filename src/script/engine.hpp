@@ -33,6 +33,9 @@ struct EngineOptions {
   std::vector<std::string> include_dirs;  ///< -I: searched before the embedded modules
   std::vector<std::pair<std::string, std::string>> args;  ///< NAME=VALUE
   report::TranscriptOptions transcript;
+  /// Bytes the Lua state may hold (--max-memory); 0: no limit. Past it, the script's code gets
+  /// "not enough memory" (a script error) instead of the machine running out.
+  std::size_t max_memory = 0;
 };
 
 struct Task {
@@ -149,11 +152,27 @@ class Engine {
   void open_libraries();
   void resume(Task* task, int nargs);
   void finish(Task* task, int status, int nresults);
+  static void* allocate(void* ud, void* block, std::size_t old_size, std::size_t size);
   int run_main(int load_status);
   int report_unjoined_failures();
   void stop_everything();
 
   EngineOptions options_;
+  /// What the Lua state holds, counted by its allocator (engine.cpp).
+  struct Memory {
+    std::size_t used = 0;
+    std::size_t limit = 0;  ///< 0: none
+    bool refused = false;   ///< an allocation was refused: "not enough memory" is the limit's
+    std::size_t collected_at = 0;  ///< `used` after the last collection resume() asked for
+  };
+
+ public:
+  /// Near --max-memory, collects garbage before a conversation resumes or a binding runs
+  /// (safe points, outside the VM's own work).
+  static void collect_near_limit(lua_State* L);
+
+ private:
+  Memory memory_;
   LoopGuard guard_{options_.timeout};
   boost::asio::io_context io_;
   report::Transcript transcript_;

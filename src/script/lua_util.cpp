@@ -239,7 +239,25 @@ void check_stack(lua_State* L, int n, const char* what) {
   if (lua_checkstack(L, n) == 0) raise_text(L, "stack overflow (%s)", what);
 }
 
+namespace {
+thread_local bool g_limit_enforced = false;  // one engine a thread: parley load runs several
+}  // namespace
+
+MemoryLimitScope::MemoryLimitScope(bool enforce) : outer_(g_limit_enforced) {
+  g_limit_enforced = enforce;
+}
+
+MemoryLimitScope::~MemoryLimitScope() {
+  g_limit_enforced = outer_;
+}
+
+bool MemoryLimitScope::enforced() {
+  return g_limit_enforced;
+}
+
 int run_binding(lua_State* L, lua_CFunction f) noexcept {
+  Engine::collect_near_limit(L);
+  MemoryLimitScope unlimited(false);
   try {
     return f(L);
   } catch (const Raised&) {

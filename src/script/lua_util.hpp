@@ -74,8 +74,26 @@ inline int suspend(lua_State*) {
 }
 constexpr int kRaise = -2;
 
+/// Whether the script's memory limit (--max-memory) applies on this thread now: only while
+/// the script's own Lua code runs (Engine::resume sets it around lua_resume, run_binding clears
+/// it), which is where memory runs away. An allocation refused inside parley's C++ code (a
+/// binding, a completion pushing its results, the engine finishing a task) would raise
+/// LUA_ERRMEM there: a longjmp over that code's destructors, or a panic outside any protected
+/// call. Restores the previous state when it ends.
+class MemoryLimitScope {
+ public:
+  explicit MemoryLimitScope(bool enforce);
+  ~MemoryLimitScope();
+  MemoryLimitScope(const MemoryLimitScope&) = delete;
+  MemoryLimitScope& operator=(const MemoryLimitScope&) = delete;
+  static bool enforced();
+
+ private:
+  bool outer_;
+};
+
 /// Runs f(L): its result, kSuspend, or kRaise with the error object on the stack (a Raised,
-/// or a C++ exception turned into a script error, exit 2).
+/// or a C++ exception turned into a script error, exit 2). The memory limit is off meanwhile.
 int run_binding(lua_State* L, lua_CFunction f) noexcept;
 
 template <lua_CFunction F>
