@@ -15,6 +15,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
+#include <cstdio>
 #include <fstream>
 #include <memory>
 #include <mutex>
@@ -48,26 +49,39 @@ struct LoadFlags {
 };
 
 // The --html file, opened before the run so that a path it cannot write is a usage error
-// before anything runs. Null without --html.
-std::unique_ptr<std::ofstream> open_html(const LoadFlags& f) {
-  if (f.html.empty()) return nullptr;
-  auto out = std::make_unique<std::ofstream>(f.html, std::ios::binary | std::ios::trunc);
-  if (!*out) throw UsageError("--html: cannot write " + f.html);
-  return out;
-}
-
-// Writes the HTML report; false (with a message) when it could not.
-bool write_html(std::ofstream* out, const LoadFlags& f, const load::Results& r) {
-  if (out == nullptr) return true;
-  std::string page = load::to_html(r);
-  out->write(page.data(), static_cast<std::streamsize>(page.size()));
-  out->close();
-  if (!*out) {
-    std::fprintf(stderr, "parley: --html: cannot write %s\n", f.html.c_str());
-    return false;
+// before anything runs; removed again when the run ends without a report (a script error).
+class HtmlFile {
+ public:
+  explicit HtmlFile(std::string path) : path_(std::move(path)) {
+    if (path_.empty()) return;
+    out_.open(path_, std::ios::binary | std::ios::trunc);
+    if (!out_) throw UsageError("--html: cannot write " + path_);
   }
-  return true;
-}
+  ~HtmlFile() {
+    if (!path_.empty() && !written_) {
+      out_.close();
+      std::remove(path_.c_str());
+    }
+  }
+  HtmlFile(const HtmlFile&) = delete;
+  HtmlFile& operator=(const HtmlFile&) = delete;
+
+  /// Writes the report (nothing without --html); false, with a message, when it could not.
+  bool write(const load::Results& r) {
+    if (path_.empty()) return true;
+    std::string page = load::to_html(r);
+    out_.write(page.data(), static_cast<std::streamsize>(page.size()));
+    out_.close();
+    written_ = static_cast<bool>(out_);
+    if (!written_) std::fprintf(stderr, "parley: --html: cannot write %s\n", path_.c_str());
+    return written_;
+  }
+
+ private:
+  std::string path_;
+  std::ofstream out_;
+  bool written_ = false;
+};
 
 // The --threshold expressions, parsed before anything runs: a malformed one is a usage error.
 std::vector<load::Threshold> option_thresholds(const LoadFlags& f) {
@@ -154,7 +168,7 @@ std::string read_file(const std::string& path) {
 
 int merge(const std::vector<std::string>& rest, const LoadFlags& f) {
   std::vector<load::Threshold> given = option_thresholds(f);
-  auto html = open_html(f);
+  HtmlFile html(f.html);
   bool json = false;
   std::vector<std::string> files;
   for (const auto& a : rest) {
@@ -181,7 +195,7 @@ int merge(const std::vector<std::string>& rest, const LoadFlags& f) {
   int status = judge(total, given, false);
   std::string out = json ? total.to_json() : total.to_text();
   std::fwrite(out.data(), 1, out.size(), stdout);
-  if (!write_html(html.get(), f, total)) return 2;
+  if (!html.write(total)) return 2;
   return status;
 }
 
@@ -244,7 +258,7 @@ int run_load(Common& c, const LoadFlags& f) {
   std::vector<load::Threshold> given = option_thresholds(f);
   const std::string script = c.script;
   if (access(script.c_str(), R_OK) != 0) throw UsageError("cannot read the script " + script);
-  auto html = open_html(f);
+  HtmlFile html(f.html);
   std::FILE* transcript_file = setup_transcript(c);
   // The transcript of thousands of conversations is noise: only with -v or --transcript.
   c.options.transcript.enabled = c.options.verbose || transcript_file != nullptr;
@@ -471,7 +485,7 @@ int run_load(Common& c, const LoadFlags& f) {
   std::string out = f.json ? total.to_json() : total.to_text();
   std::fwrite(out.data(), 1, out.size(), stdout);
   std::fflush(stdout);
-  if (!write_html(html.get(), f, total)) return 2;
+  if (!html.write(total)) return 2;
   return status;
 }
 

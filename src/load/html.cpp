@@ -22,11 +22,14 @@ std::string num(double v) {  // SVG coordinates
   return fmt("%.1f", v);
 }
 
-std::string count_text(std::uint64_t n) {
-  std::string s = std::to_string(n);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3)
-    s.insert(static_cast<std::size_t>(i), ",");
-  return s;
+std::string count_text(std::uint64_t n) {  // 1,234,567
+  std::string digits = std::to_string(n);
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return out;
 }
 
 // Axis labels: short, no trailing zeros ("2.5k", "40", "0.5").

@@ -156,9 +156,24 @@ std::string format_micros(std::uint64_t us) {
   return fmt("%.1f s", v / 1e6);
 }
 
-SparseHistogram SparseHistogram::of(const Histogram& h) {
+SparseHistogram SparseHistogram::of(const Histogram& h, bool coarse) {
   SparseHistogram s;
   s.buckets = h.buckets();
+  if (coarse) {
+    // 8 neighbouring buckets (of the same power of two: 128 to each, 256 exact values below)
+    // as their middle one.
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> merged;
+    for (const auto& [lower, n] : s.buckets) {
+      std::uint64_t at = Histogram::lower_of((Histogram::index_of(lower) & ~std::size_t{7}) + 4);
+      if (!merged.empty() && merged.back().first == at) {
+        merged.back().second += n;
+      } else {
+        merged.emplace_back(at, n);
+      }
+    }
+    s.buckets = std::move(merged);
+    s.buckets.shrink_to_fit();
+  }
   s.min = h.min();
   s.max = h.max();
   s.sum = h.sum();
@@ -268,9 +283,12 @@ std::string Results::to_json() const {
            {"failed_latency", histogram_json(failed_latency)},
            {"failures", std::move(failures_json)},
            {"steps", std::move(steps_json)}};
-  // Added to format 1 (readers of older files find none): the series and the thresholds.
+  // Added to format 1 (readers of older files find none): the series and the thresholds. The
+  // series is written a second at a time (a whole run's as one JSON tree took ~100 bytes a
+  // bucket), and goes last.
+  std::string series_text;
   if (!series.empty()) {
-    Json seconds = Json::array();
+    series_text = ",\"series\":{\"interval\":1,\"seconds\":[";
     for (std::size_t i = 0; i < series.size(); ++i) {
       const Second& sec = series[i];
       Json causes = Json::object();
@@ -280,15 +298,17 @@ std::string Results::to_json() const {
         auto it = sec.steps.find(name);
         if (it != sec.steps.end()) step_latency[name] = histogram_json(it->second.expand());
       }
-      seconds.push_back(Json{{"t", i},
-                             {"started", sec.started},
-                             {"ok", sec.ok},
-                             {"failed", sec.failed},
-                             {"failures", std::move(causes)},
-                             {"latency", histogram_json(sec.latency.expand())},
-                             {"steps", std::move(step_latency)}});
+      Json second{{"t", i},
+                  {"started", sec.started},
+                  {"ok", sec.ok},
+                  {"failed", sec.failed},
+                  {"failures", std::move(causes)},
+                  {"latency", histogram_json(sec.latency.expand())},
+                  {"steps", std::move(step_latency)}};
+      if (i > 0) series_text += ',';
+      series_text += second.dump(-1, ' ', false, Json::error_handler_t::replace);
     }
-    doc["series"] = Json{{"interval", 1}, {"seconds", std::move(seconds)}};
+    series_text += "]}";
   }
   if (!script_thresholds.empty()) doc["script_thresholds"] = script_thresholds;
   if (!thresholds.empty()) {
@@ -304,7 +324,9 @@ std::string Results::to_json() const {
     doc["thresholds"] = std::move(list);
   }
   // Invalid UTF-8 (an example may quote a server's bytes) becomes U+FFFD.
-  return doc.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
+  std::string text = doc.dump(-1, ' ', false, Json::error_handler_t::replace);
+  text.insert(text.size() - 1, series_text);  // before the closing brace
+  return text + "\n";
 }
 
 Results Results::from_json(const std::string& text) {

@@ -41,7 +41,10 @@ struct SparseHistogram {
   std::uint64_t max = 0;
   std::uint64_t sum = 0;
 
-  static SparseHistogram of(const Histogram& h);
+  /// The non-empty buckets of `h`; `coarse`: each 8 neighbouring buckets as one (kept at the
+  /// middle one), so a percentile is within 3 % (4 us below 256 us) instead of 0.4 %, for
+  /// far less memory and JSON (the per-second histograms of the series).
+  static SparseHistogram of(const Histogram& h, bool coarse = false);
   Histogram expand() const;
   std::uint64_t count() const;
   void merge(const SparseHistogram& other);

@@ -170,9 +170,9 @@ struct Runner::Impl {
     sec.ok += live.ok;
     sec.failed += live.failed;
     for (const auto& [cause, n] : live.causes) sec.causes[cause] += n;
-    sec.latency.merge(SparseHistogram::of(live.latency));
+    sec.latency.merge(SparseHistogram::of(live.latency, true));
     for (auto& [name, h] : live.steps) {
-      if (h.count() > 0) sec.steps[name].merge(SparseHistogram::of(h));
+      if (h.count() > 0) sec.steps[name].merge(SparseHistogram::of(h, true));
       h = Histogram();
     }
     {

@@ -2,7 +2,8 @@
 -- its text has the settings, the summary figures, the step names and the thresholds; its
 -- charts are inline SVG with data; a step name and a failure message holding <script> stay
 -- text; the password a failure quotes is masked; nothing is loaded from elsewhere. --merge
--- writes it for merged shards too; a path it cannot write is a usage error before the run.
+-- writes it for merged shards too; a path it cannot write is a usage error before the run, and
+-- a run that ends in a script error leaves no page.
 -- exit: 0
 -- args: --timeout 100
 -- stdout: html ok
@@ -118,5 +119,13 @@ out, status = h.parley({ "load", "-n", "5", "--html", dir .. "/no/such/dir/r.htm
   "port=" .. srv.port }, 30, true)
 assert(status == 2 and out:find("--html: cannot write", 1, true), "unwritable: " .. status .. " " .. out)
 assert(seen.connections == before, "nothing ran")
+-- A script that does not load: exit 2, and no empty page left behind.
+local broken = dir .. "/broken.lua"
+local bf = assert(io.open(broken, "w"))
+bf:write("this is not lua\n")
+bf:close()
+out, status = h.parley({ "load", "-n", "1", "--html", dir .. "/broken.html", broken }, 30, true)
+assert(status == 2, "a script error: exit " .. status .. " " .. out)
+assert(io.open(dir .. "/broken.html") == nil, "no page for a run that did not report")
 os.execute("rm -rf " .. dir)
 print("html ok")

@@ -1,7 +1,9 @@
 // parley load's thresholds: the expression parser (metrics, selectors, comparisons, units,
 // errors that say what is wrong), the verdicts against results, and the time series of the
 // results (per-second counts and histograms through JSON and merging).
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <cmath>
 
 #include "load/results.hpp"
 #include "load/threshold.hpp"
@@ -183,4 +185,27 @@ TEST_CASE("the time series goes through JSON and merges by second") {
   CHECK(total.series[0].latency.expand().percentile(50) == r.latency.percentile(50));
   CHECK(total.series[1].failed == 2);
   CHECK(total.script_thresholds == std::vector<std::string>{"p99<1s", "failed<1"});
+}
+
+TEST_CASE("a second's coarse histogram: percentiles within 3 % or 4 us, merging exact") {
+  using parley::load::Histogram;
+  using parley::load::SparseHistogram;
+  Histogram a, b, all;
+  for (std::uint64_t v = 1; v < 60000; v += 3) {
+    (v % 2 == 0 ? a : b).record(v);
+    all.record(v);
+  }
+  SparseHistogram coarse = SparseHistogram::of(all, true);
+  CHECK(coarse.buckets.size() * 4 < all.buckets().size());  // far fewer buckets
+  Histogram back = coarse.expand();
+  CHECK(back.count() == all.count());
+  CHECK(back.min() == all.min());
+  CHECK(back.max() == all.max());
+  for (double p : {50.0, 90.0, 99.0}) {
+    double exact = static_cast<double>(all.percentile(p));
+    CHECK(std::abs(static_cast<double>(back.percentile(p)) - exact) <= std::max(exact * 0.03, 4.0));
+  }
+  SparseHistogram merged = SparseHistogram::of(a, true);
+  merged.merge(SparseHistogram::of(b, true));
+  CHECK(merged.buckets == coarse.buckets);
 }
