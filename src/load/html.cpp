@@ -161,6 +161,17 @@ std::string line_chart(const std::string& kind, const std::string& label,
       }
     }
   }
+  std::vector<std::pair<std::string, std::string>> items;
+  for (const auto& l : lines) items.emplace_back(l.name, l.color);
+  if (points == 0) {
+    // Nothing to draw (no conversation succeeded): say so, rather than an axis of 1e-09 us.
+    std::string out = svg_open(kind, 0, label) +
+                      frame(
+                          y_axis(1), seconds, [](double) { return std::string(); }, y_title);
+    out += "<text class=\"tick\" x=\"" + num(kLeft + kPW / 2) + "\" y=\"" + num(kTop + kPH / 2) +
+           "\" text-anchor=\"middle\">no values: nothing succeeded in any second</text></svg>";
+    return out + legend(items, !lines.empty() && lines.back().dashed);
+  }
   Axis a = y_axis(most);
   std::string out = svg_open(kind, points, label) + frame(a, seconds, tick, y_title);
   for (const auto& l : lines) {
@@ -189,8 +200,6 @@ std::string line_chart(const std::string& kind, const std::string& label,
     emit();
   }
   out += "</svg>";
-  std::vector<std::pair<std::string, std::string>> items;
-  for (const auto& l : lines) items.emplace_back(l.name, l.color);
   return out + legend(items, !lines.empty() && lines.back().dashed);
 }
 
@@ -577,13 +586,17 @@ std::string to_html(const Results& r) {
         "<th class=\"n\">mean</th></tr>";
     for (const auto& [name, st] : ordered) {
       const Histogram& h = st.latency;
+      // A step that never succeeded has no latency: a dash, not "0 us".
+      bool none = h.count() == 0;
+      auto micros = [none](std::uint64_t v) {
+        return none ? std::string("&ndash;") : format_micros(v);
+      };
       out += "<tr><td>" + html_escape(name) + "</td><td class=\"n\">" + count_text(st.ok) +
              "</td><td class=\"n\">" + count_text(st.failed) + "</td><td class=\"n\">" +
-             format_micros(h.percentile(50)) + "</td><td class=\"n\">" +
-             format_micros(h.percentile(90)) + "</td><td class=\"n\">" +
-             format_micros(h.percentile(99)) + "</td><td class=\"n\">" + format_micros(h.max()) +
-             "</td><td class=\"n\">" + format_micros(static_cast<std::uint64_t>(h.mean())) +
-             "</td></tr>";
+             micros(h.percentile(50)) + "</td><td class=\"n\">" + micros(h.percentile(90)) +
+             "</td><td class=\"n\">" + micros(h.percentile(99)) + "</td><td class=\"n\">" +
+             micros(h.max()) + "</td><td class=\"n\">" +
+             micros(static_cast<std::uint64_t>(h.mean())) + "</td></tr>";
     }
     out += "</table>\n";
   }

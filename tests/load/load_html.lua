@@ -113,6 +113,21 @@ assert(dom:find('<div class="label">conversations</div><div class="value">20</di
 assert(dom:find("<tr><td>data</td>", 1, true), "steps of the merged files")
 check_charts(dom, { "latency", "throughput", "failures", "steps", "histogram" })
 
+-- A run in which nothing succeeds: the latency charts say so (no axis of 1e-09 us), and the
+-- step that always failed shows dashes, not "0 us".
+local failing = dir .. "/failing.lua"
+local ff = assert(io.open(failing, "w"))
+ff:write('step("refused", function() fail("always refused") end)\n')
+ff:close()
+local empty = dir .. "/empty.html"
+out, status = h.parley { "load", "-c", "2", "-n", "6", "--html", empty, failing }
+assert(status == 1, "every conversation failed: exit " .. status)
+html = read(empty)
+assert(html:find("no values: nothing succeeded in any second", 1, true), "the empty latency chart says so")
+assert(not html:find("e%-0%d"), "no tick label in e-notation")
+assert(html:find("<tr><td>refused</td><td class=\"n\">0</td><td class=\"n\">6</td><td class=\"n\">&ndash;</td>",
+  1, true), "a step that never succeeded has no latency figures")
+
 -- A path it cannot write: a usage error, and nothing ran.
 local before = seen.connections
 out, status = h.parley({ "load", "-n", "5", "--html", dir .. "/no/such/dir/r.html", h.client("txn"),
