@@ -33,6 +33,9 @@ check "bash completion" test -f "$work/root/usr/share/bash-completion/completion
 check "zsh completion" test -f "$work/root/usr/share/zsh/vendor-completions/_parley"
 check "fish completion" test -f "$work/root/usr/share/fish/vendor_completions.d/parley.fish"
 check "examples" test -f "$work/root/usr/share/doc/parley/examples/quickstart.lua"
+for src in "$(dirname "$0")"/../../docs/*.md; do
+  check "reference $(basename "$src")" cmp -s "$src" "$work/root/usr/share/doc/parley/reference/$(basename "$src")"
+done
 # Every module compiled into the binary loads from the packaged one (the split parts too).
 check "every embedded module loads" bash -c "cd '$work' && '$work/root/usr/bin/parley' run -q -e '
   for _, n in ipairs(package.parley_modules) do assert(require(n), n) end

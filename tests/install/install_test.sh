@@ -68,6 +68,10 @@ check "bash completion: after --timeout no options are offered" bash -c "
 check "zsh completion installed" grep -q '^#compdef parley' "$prefix/share/zsh/vendor-completions/_parley"
 check "fish completion installed" grep -q -- "-l threads" "$prefix/share/fish/vendor_completions.d/parley.fish"
 check "examples installed" test -f "$prefix/share/doc/parley/examples/quickstart.lua"
+# The reference: every page of docs/, byte for byte.
+for src in "$(dirname "$0")"/../../docs/*.md; do
+  check "reference $(basename "$src") installed" cmp -s "$src" "$prefix/share/doc/parley/reference/$(basename "$src")"
+done
 # The editor definitions: every file of lua-types/, and the example .luarc.json points at them.
 types=$prefix/share/parley/lua-types
 for src in "$(dirname "$0")"/../../lua-types/*.lua; do
