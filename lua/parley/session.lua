@@ -105,6 +105,12 @@ function M.class(name)
     __index = function(s, k)
       local m = methods[k]
       if m ~= nil then return m end
+      -- Fields a protocol computes when first read (methods._lazy: name -> function(s)).
+      local lazy = rawget(methods, "_lazy")
+      if lazy and lazy[k] then
+        local v = lazy[k](s)
+        if v ~= nil then return v end
+      end
       if CONN_FIELDS[k] then return rawget(s, "conn")[k] end
       if FIELDS[k] or type(k) ~= "string" or k:sub(1, 1) == "_" then return nil end
       parley.raise(2, "script", M.no_method(label, k, method_names(methods)))

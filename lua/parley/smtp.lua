@@ -48,6 +48,21 @@ local resolve, matches = check_mod.resolve, check_mod.matches
 local check, read_any, run = check_mod.check, check_mod.read_any, check_mod.run
 local misuse, argument = args.misuse, args.argument
 local parse_caps = reply.parse_caps
+
+-- s.caps and s.caps_list, from the lines of the last EHLO, made when first read.
+local function lazy_caps(s)
+  local lines = rawget(s, "_caps_lines")
+  if not lines then return end
+  local caps, list = parse_caps(lines)
+  rawset(s, "_caps_lines", nil)
+  rawset(s, "caps", caps)
+  rawset(s, "caps_list", list)
+end
+Session._lazy = {
+  caps = function(s) lazy_caps(s); return rawget(s, "caps") end,
+  caps_list = function(s) lazy_caps(s); return rawget(s, "caps_list") end,
+}
+
 local new_envelope = submit.new_envelope
 for name, fn in pairs(submit.methods) do Session[name] = fn end
 
@@ -136,7 +151,9 @@ function Session:ehlo(name, opts)
   local verb = self.lmtp and "LHLO" or "EHLO"
   local r = run(self, verb .. " " .. self.helo_name, 250, opts)
   if r and r.code and r.code // 100 == 2 then
-    self.caps, self.caps_list = parse_caps(r.lines or {})
+    -- Parsed when s.caps or s.caps_list is first read: a load test that never looks at them
+    -- skips a dozen string-library calls per conversation.
+    self.caps, self.caps_list, self._caps_lines = nil, nil, r.lines or {}
   end
   return r
 end
@@ -151,7 +168,9 @@ end
 function Session:helo(name, opts)
   self.helo_name = name or self.helo_name
   local r = run(self, "HELO " .. self.helo_name, 250, opts)
-  if r and r.code and r.code // 100 == 2 then self.caps, self.caps_list = {}, {} end
+  if r and r.code and r.code // 100 == 2 then
+    self.caps, self.caps_list, self._caps_lines = {}, {}, nil
+  end
   return r
 end
 
@@ -187,7 +206,8 @@ function Session:starttls(opts)
       core.show_reply(r) .. "; not continuing in the clear")
   end
   self.conn:starttls(dial.merged_tls_options(self.opts, opts))
-  self.caps, self.caps_list = nil, nil   -- RFC 3207: forget what was learnt in the clear
+  -- RFC 3207: forget what was learnt in the clear
+  self.caps, self.caps_list, self._caps_lines = nil, nil, nil
   if requery then self:ehlo() end
   return r
 end
