@@ -57,16 +57,18 @@ function session.timed_out(s, what, desc, seconds) end
 ---@param desc string
 function session.closed(s, what, desc) end
 
---- Reads one reply for `what`: any reply (handlers from `on` and --strict apply). A timeout or
---- the end of the connection fails the conversation (see `timed_out` and `closed`).
+--- Reads one reply for `what`: any reply (handlers from `on` and --strict apply), or with
+--- `match` one it accepts. A timeout or the end of the connection fails the conversation (see
+--- `timed_out` and `closed`), and so does a reply `match` refuses (see `refuse`).
 ---
---- Returns the reply (the framing's unit)
+--- Returns the reply (the framing's unit), or the results of the `on` handler that took it
 ---@param s table
 ---@param what string
 ---@param timeout? number
 ---@param desc? string what was expected, for the message
+---@param match? fun(r: parley.Reply): boolean a reply it refuses fails the conversation
 ---@return parley.Reply
-function session.read(s, what, timeout, desc) end
+function session.read(s, what, timeout, desc, match) end
 
 --- Fails the conversation (exit 1) because the reply to `what` is not what was wanted: the same
 --- message shape in every protocol (command, what was expected, what came, what the code means,

@@ -215,12 +215,13 @@ function M.receive(c, seconds)
   return r
 end
 
---- The test of a plain code, class or pattern (made once per spec, as `expect` makes them),
--- or nil for anything else (functions, tables).
+--- The test of a plain code, class or pattern and its description for failure messages
+-- (made once per spec, as `expect` makes them), or nil for anything else (functions, tables).
 function M.scalar_match(spec)
   local kind = type(spec)
   if kind ~= "number" and kind ~= "string" then return nil end
-  return alternatives(spec)[1].match
+  local alt = alternatives(spec)[1]
+  return alt.match, alt.desc
 end
 
 --- Fails the conversation as `expect` does when no reply came (`why` from `receive`).

@@ -153,23 +153,27 @@ function M.closed(s, what, desc)
     s.conn.peer .. " closed the connection" .. bye)
 end
 
---- Reads one reply for `what`: any reply (handlers from `on` and --strict apply). A timeout
--- or the end of the connection fails the conversation (see `timed_out` and `closed`).
--- @param desc what was expected, for the message
--- @return the reply (the framing's unit)
-local function settle_read(s, what, timeout, desc, r, why, ...)
+-- The end of read: what core.receive gave.
+local function settle(s, what, timeout, desc, match, r, why, ...)
   if r == nil then
     if why == "timeout" then M.timed_out(s, what, desc, timeout) end
     if why == "eof" then M.closed(s, what, desc) end
     core.fail_read(s.conn, desc or "a reply", why, ..., timeout)
   end
   if why == "handled" then return ... end
-  return r
+  if match == nil or match(r) then return r end
+  M.refuse(s, what, desc or "a reply", r, core.show_reply(r))
 end
 
-function M.read(s, what, timeout, desc)
+--- Reads one reply for `what`: any reply (handlers from `on` and --strict apply), or with
+-- `match` one it accepts. A timeout or the end of the connection fails the conversation (see
+-- `timed_out` and `closed`), and so does a reply `match` refuses (see `refuse`).
+-- @param desc what was expected, for the message
+-- @param match optional: a function of the reply, true when it is what was wanted
+-- @return the reply (the framing's unit), or the results of the `on` handler that took it
+function M.read(s, what, timeout, desc, match)
   -- core.receive, not c:expect: no alternatives and closures to build for every reply.
-  return settle_read(s, what, timeout, desc, core.receive(s.conn, timeout))
+  return settle(s, what, timeout, desc, match, core.receive(s.conn, timeout))
 end
 
 --- Fails the conversation (exit 1) because the reply to `what` is not what was wanted: the

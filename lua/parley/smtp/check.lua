@@ -48,24 +48,13 @@ end
 -- Reads one reply for `what` and checks it against `spec` (as c:expect takes it). `pre` are
 -- alternatives tried first (the AUTH continuation). A reply matching nothing fails with a
 -- message naming the command.
--- The end of check's usual case: what core.receive gave, checked against `match`.
-local function settle(s, what, spec, timeout, match, r, why, ...)
-  if r == nil then
-    if why == "timeout" then session.timed_out(s, what, describe(spec), timeout) end
-    if why == "eof" then session.closed(s, what, describe(spec)) end
-    core.fail_read(s.conn, describe(spec), why, ..., timeout)
-  end
-  if why == "handled" then return ... end
-  if match(r) then return r end
-  refuse(s, what, spec, r)
-end
-
 local function check(s, what, spec, timeout, pre)
   if spec == false then spec = REFUSAL end
-  local match = pre == nil and core.scalar_match(spec)
+  local match, desc
+  if pre == nil then match, desc = core.scalar_match(spec) end
   if match then
     -- The usual case (one code or class): no alternatives to build for c:expect.
-    return settle(s, what, spec, timeout, match, core.receive(s.conn, timeout))
+    return session.read(s, what, timeout, desc, match)
   end
   local alts, failed = {}, nil
   for _, a in ipairs(pre or {}) do alts[#alts + 1] = a end
