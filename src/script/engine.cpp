@@ -1,10 +1,13 @@
 // Tasks: creation, the single resume path, completion, and the end of a run.
 #include "script/engine.hpp"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "framing/framing.hpp"
 #include "script/errors.hpp"
@@ -38,11 +41,48 @@ void say(const std::string& text) {
 // parley's C++ code: see MemoryLimitScope); Lua then collects garbage, tries once more, and
 // raises "not enough memory". It asks for huge pages under the strings of big replies: a 50 MB
 // literal is one string.
+Engine::Memory::~Memory() {
+  for (void*& head : free_list) {
+    while (head != nullptr) {
+      void* next = *static_cast<void**>(head);
+      std::free(head);
+      head = next;
+    }
+  }
+}
+
+// A block for `size` bytes: a kept one when its class has one, else a new one of the class's
+// full size (so that it can serve any size of the class when it comes back).
+void* Engine::Memory::take(std::size_t size) {
+  std::size_t c = (size + kSmallStep - 1) / kSmallStep;
+  if (c > kSmallClasses) return std::malloc(size);
+  if (void* block = free_list[c]) {
+    free_list[c] = *static_cast<void**>(block);
+    cached_bytes -= c * kSmallStep;
+    return block;
+  }
+  return std::malloc(c * kSmallStep);
+}
+
+// Keeps a freed block in the class its capacity serves, or frees it. The capacity is what
+// malloc says it is, so that blocks malloc'd before the allocator changed (luaL_newstate's)
+// and blocks of other classes land where they fit.
+void Engine::Memory::give(void* block) {
+  std::size_t c = malloc_usable_size(block) / kSmallStep;
+  if (c == 0 || c > kSmallClasses || cached_bytes + c * kSmallStep > kCacheBytes) {
+    std::free(block);
+    return;
+  }
+  *static_cast<void**>(block) = free_list[c];
+  free_list[c] = block;
+  cached_bytes += c * kSmallStep;
+}
+
 void* Engine::allocate(void* ud, void* block, std::size_t old_size, std::size_t size) {
   auto& m = *static_cast<Memory*>(ud);
   std::size_t had = block != nullptr ? old_size : 0;  // without a block, old_size is a type
   if (size == 0) {
-    std::free(block);
+    if (block != nullptr) m.give(block);
     m.used -= std::min(m.used, had);
     return nullptr;
   }
@@ -51,7 +91,25 @@ void* Engine::allocate(void* ud, void* block, std::size_t old_size, std::size_t 
     m.refused = true;
     return nullptr;
   }
-  void* grown = std::realloc(block, size);
+  constexpr std::size_t small = Memory::kSmallClasses * Memory::kSmallStep;
+  void* grown = nullptr;
+  if (block == nullptr) {
+    grown = m.take(size);
+  } else if (size <= small || had <= small) {
+    // A small block resized (a table's parts, a string buffer): kept when it still fits
+    // snugly, else moved to a block of the new size.
+    std::size_t capacity = malloc_usable_size(block);
+    if (size <= capacity && size > capacity / 2) {
+      grown = block;
+    } else {
+      grown = m.take(size);
+      if (grown == nullptr) return nullptr;
+      std::memcpy(grown, block, std::min(had, size));
+      m.give(block);
+    }
+  } else {
+    grown = std::realloc(block, size);
+  }
   if (grown == nullptr) return nullptr;
   m.used = m.used - std::min(m.used, had) + size;
   if (size >= framing::kHugePagesFrom && (block == nullptr || size > old_size)) {

@@ -164,6 +164,20 @@ class Engine {
     std::size_t limit = 0;  ///< 0: none
     bool refused = false;   ///< an allocation was refused: "not enough memory" is the limit's
     std::size_t collected_at = 0;  ///< `used` after the last collection resume() asked for
+    /// Freed small blocks kept for reuse, by capacity in steps of kSmallStep bytes (a
+    /// transaction makes and frees hundreds of Lua objects: strings, tables, closures; a
+    /// free list is a few instructions where malloc and free are a couple of hundred).
+    static constexpr std::size_t kSmallStep = 16;
+    static constexpr std::size_t kSmallClasses = 16;        ///< up to 256 bytes
+    static constexpr std::size_t kCacheBytes = 256 * 1024;  ///< at most this much kept
+    void* free_list[kSmallClasses + 1] = {};
+    std::size_t cached_bytes = 0;
+    Memory() = default;
+    Memory(const Memory&) = delete;
+    Memory& operator=(const Memory&) = delete;
+    ~Memory();
+    void* take(std::size_t size);
+    void give(void* block);
   };
 
  public:
