@@ -45,27 +45,31 @@ int main(int argc, char** argv) {
 
   auto all = parley::cli::commands();
   std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
-  // When the first word names a subcommand, only that one gets its options: defining every
-  // subcommand's took ~1 M instructions, more than the rest of an empty script's start-up.
+  // When the first word names a subcommand, only that one is defined: defining every
+  // subcommand's options took ~1 M instructions, and even an empty CLI::App for each of the
+  // others (its --help flag, its defaults) ~0.2 M, more than Lua's own start-up.
   std::string chosen = argc >= 2 ? argv[1] : "";
   bool one = std::any_of(all.begin(), all.end(), [&](const auto& c) { return c.name == chosen; });
   std::vector<std::pair<CLI::App*, parley::cli::Runner>> runners;
   for (const auto& c : all) {
+    if (one && c.name != chosen) continue;
     CLI::App* sub = app.add_subcommand(c.name, c.summary);
     sub->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-    if (one && c.name != chosen) continue;
     runners.emplace_back(sub, c.define(*sub));
   }
 
-  CLI::App* version = app.add_subcommand("version", "print the version");
-  CLI::App* help =
-      app.add_subcommand("help", "this text, or `parley help SUBCOMMAND`: its options");
-  std::string help_on;
-  help->add_option("SUBCOMMAND", help_on, "the subcommand to describe");
-  CLI::App* completion = app.add_subcommand("completion", "a shell completion script");
-  completion->group("");  // hidden: the build generates the installed completions with it
-  std::string shell;
-  completion->add_option("SHELL", shell, "bash, zsh or fish")->required();
+  CLI::App* version = nullptr;
+  CLI::App* help = nullptr;
+  CLI::App* completion = nullptr;
+  std::string help_on, shell;
+  if (!one) {
+    version = app.add_subcommand("version", "print the version");
+    help = app.add_subcommand("help", "this text, or `parley help SUBCOMMAND`: its options");
+    help->add_option("SUBCOMMAND", help_on, "the subcommand to describe");
+    completion = app.add_subcommand("completion", "a shell completion script");
+    completion->group("");  // hidden: the build generates the installed completions with it
+    completion->add_option("SHELL", shell, "bash, zsh or fish")->required();
+  }
 
   try {
     try {
@@ -88,11 +92,11 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
       throw UsageError(e.what());
     }
-    if (version->parsed()) {
+    if (version != nullptr && version->parsed()) {
       std::cout << "parley " PARLEY_VERSION "\n";
       return 0;
     }
-    if (help->parsed()) {
+    if (help != nullptr && help->parsed()) {
       if (help_on.empty()) {
         std::cout << app.help();
         return 0;
@@ -105,7 +109,7 @@ int main(int argc, char** argv) {
       }
       throw UsageError("help: no subcommand \"" + help_on + "\"");
     }
-    if (completion->parsed()) {
+    if (completion != nullptr && completion->parsed()) {
       std::string text = parley::cli::completion_script(app, shell);
       if (text.empty()) throw UsageError("completion: bash, zsh or fish, not \"" + shell + "\"");
       std::cout << text;
