@@ -600,7 +600,7 @@ const char* const kConnFields[] = {"tls",     "peer",    "host",        "port", 
 // other name is a mistake ("no method 'sned' on a connection; did you mean 'send'?"), as on
 // the sessions; names starting with "_" read as nil.
 int l_index(lua_State* L) {
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &kMethodsKey);
+  lua_pushvalue(L, lua_upvalueindex(1));  // the methods (a registry lookup costs more)
   lua_pushvalue(L, 2);
   if (lua_rawget(L, -2) != LUA_TNIL) return 1;
   lua_pop(L, 2);
@@ -761,9 +761,14 @@ void open_connection_methods(lua_State* L) {
   lua_rawsetp(L, LUA_REGISTRYINDEX, &kMethodsKey);
 
   luaL_newmetatable(L, kConnMeta);
-  const luaL_Reg meta[] = {
-      {"__index", protect<l_index>}, {"__newindex", protect<l_newindex>}, {"__gc", protect<l_gc>},
-      {"__close", protect<l_close>}, {"__tostring", protect<l_tostring>}, {nullptr, nullptr}};
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &kMethodsKey);
+  lua_pushcclosure(L, protect<l_index>, 1);
+  lua_setfield(L, -2, "__index");
+  const luaL_Reg meta[] = {{"__newindex", protect<l_newindex>},
+                           {"__gc", protect<l_gc>},
+                           {"__close", protect<l_close>},
+                           {"__tostring", protect<l_tostring>},
+                           {nullptr, nullptr}};
   luaL_setfuncs(L, meta, 0);
   lua_pushliteral(L, "connection");
   lua_setfield(L, -2, "__name");

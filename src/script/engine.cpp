@@ -151,7 +151,10 @@ Engine::Engine(EngineOptions options)
 
 Engine::~Engine() {
   stopping_ = true;
-  if (L_ != nullptr) lua_close(L_);
+  if (L_ != nullptr) {
+    lua_close(L_);  // its finalizers may still check userdata: forget them after
+    note_state_closing();
+  }
 }
 
 Engine& Engine::of(lua_State* L) {

@@ -1,5 +1,6 @@
 #include "script/lua_util.hpp"
 
+#include <atomic>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -229,9 +230,41 @@ void check_type(lua_State* L, int arg, int type) {
   if (lua_type(L, arg) != type) type_error(L, arg, lua_typename(L, type));
 }
 
+namespace {
+// The metatables check_udata found last, by name (a binding checks its first argument on
+// every call: luaL_testudata looks the name up in the registry, ~300 instructions). An entry
+// holds while no Lua state has closed since it was made: a live metatable's address is its
+// alone, a closed state's may be reused.
+std::atomic<unsigned> g_states_closed{0};
+struct MetaSeen {
+  const char* name = nullptr;
+  const void* table = nullptr;
+  unsigned closed = 0;
+};
+thread_local MetaSeen g_meta_seen[4];
+thread_local unsigned g_meta_next = 0;
+}  // namespace
+
+void note_state_closing() {
+  g_states_closed.fetch_add(1, std::memory_order_relaxed);
+}
+
 void* check_udata(lua_State* L, int arg, const char* meta) {
-  void* p = luaL_testudata(L, arg, meta);
+  void* p = lua_touserdata(L, arg);
+  if (p != nullptr && lua_getmetatable(L, arg) != 0) {
+    const void* table = lua_topointer(L, -1);
+    lua_pop(L, 1);
+    unsigned closed = g_states_closed.load(std::memory_order_relaxed);
+    for (const MetaSeen& seen : g_meta_seen) {
+      if (seen.name == meta && seen.table == table && seen.closed == closed) return p;
+    }
+  }
+  p = luaL_testudata(L, arg, meta);
   if (p == nullptr) type_error(L, arg, meta);
+  lua_getmetatable(L, arg);
+  g_meta_seen[g_meta_next++ % 4] = {meta, lua_topointer(L, -1),
+                                    g_states_closed.load(std::memory_order_relaxed)};
+  lua_pop(L, 1);
   return p;
 }
 

@@ -60,6 +60,8 @@ lua_Number opt_number(lua_State* L, int arg, lua_Number def);
 const char* opt_string(lua_State* L, int arg, const char* def);
 void check_type(lua_State* L, int arg, int type);
 void* check_udata(lua_State* L, int arg, const char* meta);
+/// Called when a Lua state has closed: check_udata forgets the metatables it has seen.
+void note_state_closing();
 void check_stack(lua_State* L, int n, const char* what);
 
 /// The continuation of a suspended binding: returns the results a completion pushed, or
