@@ -168,7 +168,8 @@ class Engine {
     /// transaction makes and frees hundreds of Lua objects: strings, tables, closures; a
     /// free list is a few instructions where malloc and free are a couple of hundred).
     static constexpr std::size_t kSmallStep = 16;
-    static constexpr std::size_t kSmallClasses = 16;        ///< up to 256 bytes
+    static constexpr std::size_t kHeader = 8;         ///< glibc's chunk header: usable = 16k + 8
+    static constexpr std::size_t kSmallClasses = 16;  ///< up to 264 bytes
     static constexpr std::size_t kCacheBytes = 256 * 1024;  ///< at most this much kept
     void* free_list[kSmallClasses + 1] = {};
     std::size_t cached_bytes = 0;
@@ -176,6 +177,7 @@ class Engine {
     Memory(const Memory&) = delete;
     Memory& operator=(const Memory&) = delete;
     ~Memory();
+    static std::size_t class_of(std::size_t size);
     void* take(std::size_t size);
     void give(void* block);
   };
