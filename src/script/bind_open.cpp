@@ -210,9 +210,10 @@ std::optional<unsigned short> numeric_port(const std::string& port) {
 
 // "127.0.0.1:25", or "[::1]:25" (and "name (address:port)" when the script gave a name).
 std::string endpoint_label(const ConnectSpec& spec, const tcp::endpoint& ep) {
-  std::string label = ep.address().is_v6() ? "[" + ep.address().to_string() + "]:" + spec.port
-                                           : ep.address().to_string() + ":" + spec.port;
-  if (spec.host != ep.address().to_string()) label = spec.host + " (" + label + ")";
+  std::string address = ep.address().to_string();  // inet_ntop: once
+  std::string label =
+      ep.address().is_v6() ? "[" + address + "]:" + spec.port : address + ":" + spec.port;
+  if (spec.host != address) label = spec.host + " (" + label + ")";
   return label;
 }
 

@@ -26,6 +26,8 @@ end
 -- An address as it goes between the angle brackets; "<x>" is taken as x.
 local function address(addr, what)
   if type(addr) ~= "string" then misuse(what .. ": the address must be a string, not " .. type(addr)) end
+  -- The usual address has no brackets and nothing to refuse: one scan.
+  if not addr:find("[%c<>]") then return addr end
   local inner = addr:match("^<(.*)>$") or addr
   if inner:find("[%c<>]") then
     misuse(what .. ": the address " .. shown(addr) .. " holds a CR, LF, other " ..

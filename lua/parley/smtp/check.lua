@@ -79,10 +79,9 @@ local function read_any(s, timeout, what)
   return session.read(s, what or s.conn.last_command or "reply", timeout, "a reply")
 end
 
--- Sends `line`, then checks the reply.
+-- Sends `line`, then checks the reply. (c:send sets c.last_command to the line's verb.)
 local function run(s, line, default, opts)
   opts = opts or {}
-  s.conn.last_command = line:match("^(%S+)") or line
   s.conn:send(line)
   local spec = opts.expect
   if spec == nil then spec = default end
