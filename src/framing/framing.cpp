@@ -3,7 +3,10 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <new>
+#include <utility>
 
 #include "framing/framers.hpp"
 
@@ -62,6 +65,101 @@ std::size_t InputBuffer::find_lf(std::size_t from) {
 std::string InputBuffer::take_all() {
   std::string out(view());
   consume(size());
+  return out;
+}
+
+//---------------------------------------------------------------------------------------------
+// Block
+
+Block::Block(const Block& other) : head_(other.head_) {
+  if (other.allocated()) {
+    reserve(other.size_);
+    append(other.view());
+  }
+}
+
+Block& Block::operator=(const Block& other) {
+  if (this != &other) *this = Block(other);
+  return *this;
+}
+
+Block::Block(Block&& other) noexcept
+    : base_(std::exchange(other.base_, nullptr)),
+      head_(other.head_),
+      size_(std::exchange(other.size_, 0)),
+      capacity_(std::exchange(other.capacity_, 0)) {}
+
+Block& Block::operator=(Block&& other) noexcept {
+  if (this != &other) {
+    std::free(base_);
+    base_ = std::exchange(other.base_, nullptr);
+    head_ = other.head_;
+    size_ = std::exchange(other.size_, 0);
+    capacity_ = std::exchange(other.capacity_, 0);
+  }
+  return *this;
+}
+
+Block::~Block() {
+  std::free(base_);
+}
+
+void Block::reserve(std::size_t n) {
+  if (base_ != nullptr && n <= capacity_) return;
+  // Not zero-filled: the bytes are about to be written.
+  auto* grown = static_cast<char*>(std::realloc(base_, head_ + n + 1));
+  if (grown == nullptr) throw std::bad_alloc();
+  base_ = grown;
+  capacity_ = n;
+  advise_huge_pages(base_, head_ + n + 1);
+}
+
+void Block::append(std::string_view bytes) {
+  if (base_ == nullptr || size_ + bytes.size() > capacity_) {
+    reserve(std::max(size_ + bytes.size(), capacity_ * 2));
+  }
+  if (!bytes.empty()) std::memcpy(base_ + head_ + size_, bytes.data(), bytes.size());
+  size_ += bytes.size();
+}
+
+char* Block::release() {
+  if (base_ == nullptr) return nullptr;
+  if (capacity_ > size_) {
+    // Shrinking copies nothing (an mmapped block is cut with mremap).
+    if (auto* trimmed = static_cast<char*>(std::realloc(base_, head_ + size_ + 1))) base_ = trimmed;
+  }
+  base_[head_ + size_] = '\0';
+  size_ = capacity_ = 0;
+  return std::exchange(base_, nullptr);
+}
+
+//---------------------------------------------------------------------------------------------
+// Unit
+
+bool Unit::has_blocks() const {
+  return std::any_of(literal_blocks.begin(), literal_blocks.end(),
+                     [](const Block& b) { return b.allocated(); });
+}
+
+std::size_t Unit::whole_size() const {
+  std::size_t size = raw.size();
+  for (const Block& b : literal_blocks) size += b.size();
+  return size;
+}
+
+std::string Unit::whole_raw() const {
+  if (!has_blocks()) return raw;
+  std::string out;
+  out.reserve(whole_size());
+  std::size_t taken = 0;  // of raw
+  for (std::size_t i = 0; i < literal_blocks.size() && i < literal_spans.size(); ++i) {
+    if (!literal_blocks[i].allocated()) continue;
+    std::size_t at = literal_spans[i].first - (out.size() - taken);  // where it goes in raw
+    out.append(raw, taken, at - taken);
+    out.append(literal_blocks[i].view());
+    taken = at;
+  }
+  out.append(raw, taken);
   return out;
 }
 

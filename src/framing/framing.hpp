@@ -61,6 +61,41 @@ class InputBuffer {
   std::size_t prepared_ = 0;
 };
 
+/// Bytes held in one block from malloc with `head` free bytes before them and one after: the
+/// header and terminator of a Lua string, so that the script engine can give the block to Lua
+/// as a string instead of copying the bytes into a new one (Engine::push_block). For literals
+/// of many megabytes, where every copy is also that many fresh pages to fault in.
+class Block {
+ public:
+  Block() = default;
+  explicit Block(std::size_t head) : head_(head) {}
+  Block(const Block& other);
+  Block& operator=(const Block& other);
+  Block(Block&& other) noexcept;
+  Block& operator=(Block&& other) noexcept;
+  ~Block();
+
+  /// Room for `n` bytes in all (one realloc, not a doubling series; huge pages when big).
+  void reserve(std::size_t n);
+  void append(std::string_view bytes);
+  bool allocated() const { return base_ != nullptr; }
+  std::string_view view() const { return {base_ == nullptr ? "" : base_ + head_, size_}; }
+  std::size_t size() const { return size_; }
+  std::size_t head() const { return head_; }
+  /// Gives up the block, trimmed to head() + size() + 1 bytes (nullptr when none): the caller
+  /// owns it and frees it with free().
+  char* release();
+
+ private:
+  char* base_ = nullptr;
+  std::size_t head_ = 0;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = 0;  ///< bytes after head_, the terminator's excluded
+};
+
+/// Literals from this size on go into Blocks when a consumer asks (Framer::literals_in_blocks).
+constexpr std::size_t kBlockFrom = 64 * 1024;
+
 /// One unit of a protocol, shaped for every framing. Fields that do not apply stay empty.
 struct Unit {
   std::optional<int> code;            ///< SMTP: the three-digit code; nil for a line without one
@@ -71,9 +106,18 @@ struct Unit {
   std::vector<std::string> lines;     ///< SMTP: each line's text; POP3 block: unstuffed lines;
                                       ///< IMAP: the line segments around literals
   std::vector<std::string> literals;  ///< IMAP: literal payloads in order (see literals_as_spans)
-  /// IMAP: where each literal lies in `raw` (offset, length), in order
+  /// IMAP: where each literal lies in the unit's bytes (offset, length), in order: in `raw`,
+  /// or with literals_in_blocks() in whole_raw()
   std::vector<std::pair<std::size_t, std::size_t>> literal_spans;
-  std::string raw;                      ///< every byte of the unit as received
+  std::string raw;  ///< every byte of the unit as received (but see below)
+  /// IMAP with literals_in_blocks(): the payload of each literal of `from` bytes or more, held
+  /// in a Block as it arrives instead of in `raw` (literal_blocks[i] is literal_spans[i]'s; the
+  /// small ones unallocated). Spans still count them; whole_raw() puts them back.
+  std::vector<Block> literal_blocks;
+  bool has_blocks() const;
+  /// Every byte of the unit as received: raw with the payloads of literal_blocks put back.
+  std::string whole_raw() const;
+  std::size_t whole_size() const;
   std::vector<std::string> violations;  ///< grammar notes ("bare LF", "codes differ", ...)
 };
 
@@ -98,6 +142,11 @@ class Framer {
   /// consumer finds them in Unit::raw through Unit::literal_spans. Saves a copy (and its fresh
   /// pages) of every literal, which matters for messages of many megabytes.
   virtual void literals_as_spans(bool on) {}
+  /// IMAP: as literals_as_spans(true), and besides, the payload of a literal of `from` bytes
+  /// or more goes into a Block with `head` free bytes before the bytes (Unit::literal_blocks),
+  /// not into Unit::raw: a consumer takes it over without a copy. The limits are the same.
+  /// head 0 turns it off.
+  virtual void literals_in_blocks(std::size_t head, std::size_t from = kBlockFrom) {}
 };
 
 /// "line", "smtp", "pop3", "imap"; nullptr for an unknown name.

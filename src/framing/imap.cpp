@@ -58,7 +58,7 @@ class ImapFramer final : public Framer {
         return Status::error;
       }
       std::size_t used = before - in.size();
-      if (pending_.raw.size() + used > limits_.max_unit) return fail(error, too_large());
+      if (raw_size() + used > limits_.max_unit) return fail(error, too_large());
       if (pending_.lines.size() >= limits_.max_lines) {
         return fail(
             error, "response of more than " + std::to_string(limits_.max_lines) + " line segments");
@@ -77,7 +77,7 @@ class ImapFramer final : public Framer {
   }
 
   std::string take_partial() override {
-    std::string raw = std::move(pending_.raw);
+    std::string raw = pending_.has_blocks() ? pending_.whole_raw() : std::move(pending_.raw);
     reset();
     return raw;
   }
@@ -85,9 +85,16 @@ class ImapFramer final : public Framer {
   void reset() override {
     pending_ = Unit{};
     literal_left_ = 0;
+    in_blocks_ = 0;
   }
 
   void literals_as_spans(bool on) override { spans_only_ = on; }
+
+  void literals_in_blocks(std::size_t head, std::size_t from) override {
+    block_head_ = head;
+    block_from_ = std::max<std::size_t>(from, 1);
+    if (head > 0) spans_only_ = true;
+  }
 
  private:
   void start_response(const std::string& line) {
@@ -106,13 +113,21 @@ class ImapFramer final : public Framer {
               std::to_string(limits_.max_unit) + " bytes";
       return false;
     }
-    if (*size > limits_.max_unit - pending_.raw.size()) {
+    if (*size > limits_.max_unit - raw_size()) {
       error = too_large() + " (a literal of " + std::to_string(*size) + " bytes announced after " +
-              std::to_string(pending_.raw.size()) + " bytes)";
+              std::to_string(raw_size()) + " bytes)";
       return false;
     }
-    pending_.literal_spans.emplace_back(pending_.raw.size(), *size);
+    pending_.literal_spans.emplace_back(raw_size(), *size);
     if (!spans_only_) pending_.literals.emplace_back();
+    if (block_head_ > 0) {
+      pending_.literal_blocks.resize(pending_.literal_spans.size(), Block(block_head_));
+      if (*size >= block_from_) {
+        pending_.literal_blocks.back().reserve(*size);  // one allocation, never a copy
+        literal_left_ = *size;
+        return true;
+      }
+    }
     if (*size >= kReserveFrom) {
       // The size is known (and within max_unit): one allocation each, not a doubling series
       // of copies (and of fresh pages to fault in) for a literal of many megabytes.
@@ -131,12 +146,20 @@ class ImapFramer final : public Framer {
   bool read_literal(InputBuffer& in) {
     std::size_t n = std::min(literal_left_, in.size());
     std::string_view bytes = in.view().substr(0, n);
-    if (!spans_only_) pending_.literals.back().append(bytes);
-    pending_.raw.append(bytes);
+    if (!pending_.literal_blocks.empty() && pending_.literal_blocks.back().allocated()) {
+      pending_.literal_blocks.back().append(bytes);
+      in_blocks_ += n;
+    } else {
+      if (!spans_only_) pending_.literals.back().append(bytes);
+      pending_.raw.append(bytes);
+    }
     in.consume(n);
     literal_left_ -= n;
     return literal_left_ == 0;
   }
+
+  /// Bytes of the response so far, the payloads held in blocks included.
+  std::size_t raw_size() const { return pending_.raw.size() + in_blocks_; }
 
   std::string too_large() const {
     return "response larger than " + std::to_string(limits_.max_unit) + " bytes";
@@ -165,6 +188,9 @@ class ImapFramer final : public Framer {
   Unit pending_;
   std::size_t literal_left_ = 0;  ///< payload bytes of the open literal not yet received
   bool spans_only_ = false;
+  std::size_t block_head_ = 0;  ///< literals_in_blocks(): 0 when off
+  std::size_t block_from_ = kBlockFrom;
+  std::size_t in_blocks_ = 0;  ///< payload bytes of this response held in literal_blocks
 };
 
 }  // namespace

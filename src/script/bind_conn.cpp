@@ -56,7 +56,79 @@ struct Reader {
   std::string error;
 };
 
-void push_unit(lua_State* L, const framing::Unit& u, const std::string& framing_name) {
+// A response whose big literals were received into blocks (framing::Unit::literal_blocks):
+// Lua took them over as the strings of `literals`, and `raw` would be as big again. It is put
+// together when first read (r.raw, or pairs(r)) from what its metatable keeps: [1] the bytes of
+// raw without those literals, [2] {position in [1], literal string, ...}. Then the reply is a
+// plain table again.
+void materialize_raw(lua_State* L, int reply) {
+  if (!lua_getmetatable(L, reply)) return;
+  int meta = lua_gettop(L);
+  if (lua_rawgeti(L, meta, 1) != LUA_TSTRING || lua_rawgeti(L, meta, 2) != LUA_TTABLE) {
+    lua_settop(L, meta - 1);
+    return;
+  }
+  std::size_t rest_size = 0;
+  const char* rest = lua_tolstring(L, meta + 1, &rest_size);
+  auto pieces = static_cast<lua_Integer>(lua_rawlen(L, meta + 2));
+  std::size_t size = rest_size;
+  for (lua_Integer i = 2; i <= pieces; i += 2) {
+    lua_rawgeti(L, meta + 2, i);
+    size += lua_rawlen(L, -1);
+    lua_pop(L, 1);
+  }
+  framing::Block whole(Engine::of(L).string_head());
+  whole.reserve(size);
+  std::size_t taken = 0;
+  for (lua_Integer i = 1; i + 1 <= pieces; i += 2) {
+    lua_rawgeti(L, meta + 2, i);
+    auto at = static_cast<std::size_t>(lua_tointeger(L, -1));
+    lua_rawgeti(L, meta + 2, i + 1);
+    std::size_t length = 0;
+    const char* literal = lua_tolstring(L, -1, &length);
+    whole.append(std::string_view(rest + taken, at - taken));
+    whole.append(std::string_view(literal, length));
+    taken = at;
+    lua_pop(L, 2);
+  }
+  whole.append(std::string_view(rest + taken, rest_size - taken));
+  lua_pushliteral(L, "raw");
+  if (lua_rawget(L, reply) == LUA_TNIL) {  // (unless the script has set one)
+    lua_pop(L, 1);
+    Engine::push_block(L, whole);
+    lua_setfield(L, reply, "raw");
+  } else {
+    lua_pop(L, 1);
+  }
+  lua_settop(L, meta - 1);
+  lua_pushnil(L);
+  lua_setmetatable(L, reply);
+}
+
+int l_reply_index(lua_State* L) {
+  if (lua_type(L, 2) != LUA_TSTRING || std::string_view(lua_tostring(L, 2)) != "raw") return 0;
+  materialize_raw(L, 1);
+  lua_getfield(L, 1, "raw");
+  return 1;
+}
+
+int l_reply_next(lua_State* L) {
+  lua_settop(L, 2);
+  if (lua_next(L, 1) != 0) return 2;
+  lua_pushnil(L);
+  return 1;
+}
+
+int l_reply_pairs(lua_State* L) {
+  materialize_raw(L, 1);
+  lua_pushcfunction(L, l_reply_next);
+  lua_pushvalue(L, 1);
+  lua_pushnil(L);
+  return 3;
+}
+
+// Takes the unit's blocks (Unit::literal_blocks) over as strings.
+void push_unit(lua_State* L, framing::Unit& u, const std::string& framing_name) {
   // Sized to the fields it gets: a bigger hash part is more memory to allocate and collect
   // for every reply (a load test makes thousands a second).
   bool pop3 = framing_name == "pop3";
@@ -65,6 +137,7 @@ void push_unit(lua_State* L, const framing::Unit& u, const std::string& framing_
                (u.literals.empty() && u.literal_spans.empty() ? 0 : 1) +
                (u.violations.empty() ? 0 : 1);
   lua_createtable(L, 0, fields);
+  int reply = lua_gettop(L);
   if (u.code) {
     lua_pushinteger(L, *u.code);
     lua_setfield(L, -2, "code");
@@ -85,8 +158,11 @@ void push_unit(lua_State* L, const framing::Unit& u, const std::string& framing_
   }
   lua_pushlstring(L, u.text.data(), u.text.size());
   lua_setfield(L, -2, "text");
-  lua_pushlstring(L, u.raw.data(), u.raw.size());
-  lua_setfield(L, -2, "raw");
+  bool blocks = u.has_blocks();
+  if (!blocks) {
+    lua_pushlstring(L, u.raw.data(), u.raw.size());
+    lua_setfield(L, -2, "raw");
+  }
   auto push_list = [L](const std::vector<std::string>& list, const char* name) {
     lua_createtable(L, static_cast<int>(list.size()), 0);
     for (std::size_t i = 0; i < list.size(); ++i) {
@@ -99,14 +175,41 @@ void push_unit(lua_State* L, const framing::Unit& u, const std::string& framing_
   if (!u.literals.empty()) {
     push_list(u.literals, "literals");
   } else if (!u.literal_spans.empty()) {
-    // Literals left in raw by the framer (literals_as_spans): one copy less of each.
+    // Literals left in raw by the framer (literals_as_spans), big ones in blocks of their own
+    // (literals_in_blocks): one copy less of each, and none of those.
     lua_createtable(L, static_cast<int>(u.literal_spans.size()), 0);
+    int literals = lua_gettop(L);
+    if (blocks) lua_createtable(L, 2, 0);  // the pieces for materialize_raw
+    std::size_t held = 0;  // bytes of the literals before this one that are not in u.raw
     for (std::size_t i = 0; i < u.literal_spans.size(); ++i) {
       auto [offset, length] = u.literal_spans[i];
-      lua_pushlstring(L, u.raw.data() + offset, length);
-      lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+      if (i < u.literal_blocks.size() && u.literal_blocks[i].allocated()) {
+        auto n = static_cast<lua_Integer>(lua_rawlen(L, literals + 1));
+        lua_pushinteger(L, static_cast<lua_Integer>(offset - held));  // where it goes in u.raw
+        lua_rawseti(L, literals + 1, n + 1);
+        held += u.literal_blocks[i].size();
+        Engine::push_block(L, u.literal_blocks[i]);
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, literals + 1, n + 2);
+      } else {
+        lua_pushlstring(L, u.raw.data() + (offset - held), length);
+      }
+      lua_rawseti(L, literals, static_cast<lua_Integer>(i + 1));
     }
-    lua_setfield(L, -2, "literals");
+    if (blocks) {
+      lua_createtable(L, 2, 2);
+      lua_pushlstring(L, u.raw.data(), u.raw.size());
+      lua_rawseti(L, -2, 1);
+      lua_pushvalue(L, -2);
+      lua_rawseti(L, -2, 2);
+      lua_pushcfunction(L, protect<l_reply_index>);
+      lua_setfield(L, -2, "__index");
+      lua_pushcfunction(L, protect<l_reply_pairs>);
+      lua_setfield(L, -2, "__pairs");
+      lua_setmetatable(L, reply);
+      lua_pop(L, 1);  // the pieces
+    }
+    lua_setfield(L, reply, "literals");
   }
   if (!u.violations.empty()) push_list(u.violations, "violations");
 }
@@ -121,10 +224,18 @@ struct UnitReader final : Reader {
       if (in.empty() && !eof) return false;
       unit = std::make_unique<framing::Unit>();
     }
-    c.framer->literals_as_spans(true);  // push_unit takes literals from raw
+    // push_unit takes literals from raw, and big ones as the blocks they were received in
+    c.framer->literals_in_blocks(c.engine->string_head());
+    c.framer->literals_as_spans(true);
     framing::Status s = c.framer->next(in, *unit, error);
     if (s == framing::Status::error) c.framer->reset();
-    if (s == framing::Status::unit) c.log_received(unit->raw);
+    if (s == framing::Status::unit) {
+      if (!unit->has_blocks()) {
+        c.log_received(unit->raw);
+      } else if (c.show) {
+        c.log_received(unit->whole_raw());
+      }
+    }
     framing_name = c.framing_name;
     return s != framing::Status::need_more;
   }

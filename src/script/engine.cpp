@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 #include "framing/framing.hpp"
 #include "script/errors.hpp"
@@ -18,6 +19,9 @@ namespace parley::script {
 namespace {
 
 const char kEngineKey = 'E';
+
+// Longer than Lua's short (interned) strings, which are made differently.
+constexpr std::size_t kLongString = 64;
 
 Task*& task_slot(lua_State* L) {
   return *static_cast<Task**>(lua_getextraspace(L));
@@ -89,6 +93,15 @@ void Engine::Memory::give(void* block) {
 void* Engine::allocate(void* ud, void* block, std::size_t old_size, std::size_t size) {
   auto& m = *static_cast<Memory*>(ud);
   std::size_t had = block != nullptr ? old_size : 0;  // without a block, old_size is a type
+  // A block push_block hands over goes to the allocation it was meant for, the very next one
+  // (else push_block frees it: Lua is still to read the bytes from it).
+  char* adopt = nullptr;
+  if (m.adopt != nullptr && m.adopt_armed) {
+    m.adopt_armed = false;
+    if (block == nullptr && old_size == LUA_TSTRING && size == m.adopt_size) {
+      adopt = std::exchange(m.adopt, nullptr);
+    }
+  }
   if (size == 0) {
     if (block != nullptr) m.give(block);
     m.used -= std::min(m.used, had);
@@ -96,8 +109,13 @@ void* Engine::allocate(void* ud, void* block, std::size_t old_size, std::size_t 
   }
   if (size > had && m.limit != 0 && m.used + (size - had) > m.limit &&
       MemoryLimitScope::enforced()) {
+    std::free(adopt);  // Lua raises "not enough memory" without reading the bytes
     m.refused = true;
     return nullptr;
+  }
+  if (adopt != nullptr) {
+    m.used += size;
+    return adopt;
   }
   constexpr std::size_t small = Memory::kSmallClasses * Memory::kSmallStep + Memory::kHeader;
   void* grown = nullptr;
@@ -119,6 +137,10 @@ void* Engine::allocate(void* ud, void* block, std::size_t old_size, std::size_t 
     grown = std::realloc(block, size);
   }
   if (grown == nullptr) return nullptr;
+  if (m.probing && block == nullptr && old_size == LUA_TSTRING) {
+    m.probed = static_cast<char*>(grown);
+    m.probed_size = size;
+  }
   m.used = m.used - std::min(m.used, had) + size;
   if (size >= framing::kHugePagesFrom && (block == nullptr || size > old_size)) {
     framing::advise_huge_pages(grown, size);
@@ -152,9 +174,47 @@ Engine::Engine(EngineOptions options)
   task_slot(L_) = nullptr;
   lua_pushlightuserdata(L_, this);
   lua_rawsetp(L_, LUA_REGISTRYINDEX, &kEngineKey);
+  find_string_head();
   init_metatables(L_);
   open_libraries();
   memory_.limit = options_.max_memory;
+}
+
+// Lua 5.4 has no strings over outside memory, and lua_pushlstring copies. A long string is one
+// allocation, a header and then the bytes and a terminator: pushing a string of known length
+// shows how long the header is, and that the bytes lie where they are expected.
+void Engine::find_string_head() {
+  static constexpr char kProbe[kLongString] = {};
+  memory_.probing = true;
+  const char* bytes = lua_pushlstring(L_, kProbe, sizeof kProbe);
+  memory_.probing = false;
+  char* block = std::exchange(memory_.probed, nullptr);
+  if (block != nullptr && bytes > block) {
+    auto head = static_cast<std::size_t>(bytes - block);
+    if (memory_.probed_size == head + sizeof kProbe + 1) memory_.string_head = head;
+  }
+  lua_pop(L_, 1);
+}
+
+void Engine::push_block(lua_State* L, framing::Block& block) {
+  void* ud = nullptr;
+  auto* m = lua_getallocf(L, &ud) == &Engine::allocate ? static_cast<Memory*>(ud) : nullptr;
+  if (m == nullptr || m->string_head == 0 || block.head() != m->string_head ||
+      block.size() < kLongString) {
+    std::string_view v = block.view();
+    lua_pushlstring(L, v.data(), v.size());
+    return;
+  }
+  std::size_t size = block.size();
+  char* base = block.release();
+  m->adopt_size = m->string_head + size + 1;
+  std::free(std::exchange(m->adopt, base));  // one left by a push that raised
+  m->adopt_armed = true;
+  // Lua's first allocation is the string's, which takes `base`; it then copies the bytes from
+  // where they already are (memcpy onto itself: nothing to do) and writes the header.
+  lua_pushlstring(L, base + m->string_head, size);
+  m->adopt_armed = false;
+  std::free(std::exchange(m->adopt, nullptr));  // not taken: Lua made a copy
 }
 
 Engine::~Engine() {
@@ -163,6 +223,7 @@ Engine::~Engine() {
     lua_close(L_);  // its finalizers may still check userdata: forget them after
     note_state_closing();
   }
+  std::free(memory_.adopt);
 }
 
 Engine& Engine::of(lua_State* L) {

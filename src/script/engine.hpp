@@ -15,6 +15,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "framing/framing.hpp"
 #include "report/transcript.hpp"
 #include "script/loop_guard.hpp"
 
@@ -180,12 +181,29 @@ class Engine {
     static std::size_t class_of(std::size_t size);
     void* take(std::size_t size);
     void give(void* block);
+    /// push_block: the block the next allocation takes when it is that string's (Lua then
+    /// copies the bytes onto themselves, which memcpy skips); freed otherwise.
+    char* adopt = nullptr;
+    std::size_t adopt_size = 0;
+    bool adopt_armed = false;
+    std::size_t string_head = 0;  ///< where a long string's bytes lie in its block; 0: unknown
+    bool probing = false;         ///< the constructor is finding string_head
+    char* probed = nullptr;
+    std::size_t probed_size = 0;
   };
+  void find_string_head();
 
  public:
   /// Near --max-memory, collects garbage before a conversation resumes or a binding runs
   /// (safe points, outside the VM's own work).
   static void collect_near_limit(lua_State* L);
+  /// Bytes before a long string's in the block Lua allocates for it (the header), so that
+  /// bytes received into a framing::Block with that head can become a string without a copy;
+  /// 0 when this Lua's layout was not recognised (push_block then copies).
+  std::size_t string_head() const { return memory_.string_head; }
+  /// Pushes the bytes of `block` as a Lua string, giving Lua the block itself when its head
+  /// is string_head() (counted against --max-memory as any string), else a copy.
+  static void push_block(lua_State* L, framing::Block& block);
 
  private:
   Memory memory_;

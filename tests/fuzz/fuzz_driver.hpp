@@ -4,10 +4,11 @@
 //
 // byte 0: limits (high bit: near the defaults); byte 1: chunk sizes (bits 0-2 the largest, all bits
 // seed the sizes), bit 3: the split run gives up at some waits (take_partial, unread), bit 4:
-// the split run reads through prepare/commit, bit 5: literals as spans only; byte 2: left to
-// the target.
+// the split run reads through prepare/commit, bit 5: literals as spans only, bit 6: literals of
+// 4 bytes and more in blocks; byte 2: left to the target.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -40,6 +41,7 @@ struct Setup {
   bool interrupt = false;
   bool use_prepare = false;
   bool spans_only = false;
+  bool blocks = false;
   std::string_view body;
 };
 
@@ -83,6 +85,7 @@ inline bool setup_from(const std::uint8_t* data, std::size_t size, Setup& setup)
   setup.interrupt = (data[1] & 0x08) != 0;
   setup.use_prepare = (data[1] & 0x10) != 0;
   setup.spans_only = (data[1] & 0x20) != 0;
+  setup.blocks = (data[1] & 0x40) != 0;
   return true;
 }
 
@@ -151,7 +154,12 @@ inline Run frame(Framer& framer, std::string_view body, std::vector<std::size_t>
 inline bool same_unit(const Unit& a, const Unit& b) {
   return a.code == b.code && a.status == b.status && a.enhanced == b.enhanced && a.text == b.text &&
          a.lines == b.lines && a.literals == b.literals && a.literal_spans == b.literal_spans &&
-         a.raw == b.raw && a.violations == b.violations;
+         a.raw == b.raw && a.violations == b.violations &&
+         a.literal_blocks.size() == b.literal_blocks.size() &&
+         std::equal(a.literal_blocks.begin(), a.literal_blocks.end(), b.literal_blocks.begin(),
+                    [](const Block& x, const Block& y) {
+                      return x.allocated() == y.allocated() && x.view() == y.view();
+                    });
 }
 
 /// Checks that hold for every framer, then hands each unit to `check_unit`.
@@ -166,6 +174,10 @@ inline void run_target(const std::uint8_t* data, std::size_t size,
   auto split_framer = make(setup.limits);
   whole_framer->literals_as_spans(setup.spans_only);
   split_framer->literals_as_spans(setup.spans_only);
+  if (setup.blocks) {
+    whole_framer->literals_in_blocks(24, 4);
+    split_framer->literals_in_blocks(24, 4);
+  }
   Run whole = frame(*whole_framer, setup.body, {}, hook);
   Run split =
       frame(*split_framer, setup.body, setup.cuts, hook, setup.interrupt, setup.use_prepare);
@@ -179,7 +191,7 @@ inline void run_target(const std::uint8_t* data, std::size_t size,
     FUZZ_CHECK(same_unit(u, split.units[i]));
     FUZZ_CHECK(!u.raw.empty());
     FUZZ_CHECK(u.lines.size() <= setup.limits.max_lines || u.lines.size() == 1);
-    raws += u.raw;
+    raws += u.whole_raw();
     check_unit(setup, u);
   }
   // Units are the input, in order, without gaps; a framer may hold a partial unit back.

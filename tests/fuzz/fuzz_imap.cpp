@@ -28,15 +28,19 @@ std::optional<std::string_view> marker_digits(std::string_view line) {
 }
 
 void check_response(const Setup& setup, const Unit& u) {
-  FUZZ_CHECK(u.raw.size() <= setup.limits.max_unit);
+  const std::string whole = u.whole_raw();  // raw, with the literals held in blocks put back
+  FUZZ_CHECK(whole.size() == u.whole_size() && whole.size() <= setup.limits.max_unit);
   FUZZ_CHECK(!u.lines.empty() && u.lines.size() <= setup.limits.max_lines);
   FUZZ_CHECK(u.literal_spans.size() + 1 == u.lines.size());
-  FUZZ_CHECK(setup.spans_only ? u.literals.empty() : u.literals.size() == u.literal_spans.size());
+  bool spans_only = setup.spans_only || setup.blocks;
+  FUZZ_CHECK(spans_only ? u.literals.empty() : u.literals.size() == u.literal_spans.size());
+  FUZZ_CHECK(setup.blocks ? u.literal_blocks.size() == u.literal_spans.size()
+                          : u.literal_blocks.empty());
   FUZZ_CHECK(u.text == u.lines[0]);
   FUZZ_CHECK(u.status == u.text.substr(0, u.text.find(' ')));
   FUZZ_CHECK(!u.code && u.enhanced.empty());
   FUZZ_CHECK(u.violations.size() <= 2);  // each kind of note once
-  std::string_view raw = u.raw;
+  std::string_view raw = whole;
   for (std::size_t i = 0; i < u.lines.size(); ++i) {
     const std::string& line = u.lines[i];
     FUZZ_CHECK(line.size() <= setup.limits.max_line);
@@ -51,10 +55,15 @@ void check_response(const Setup& setup, const Unit& u) {
     // The segment announces exactly the size of the literal that follows, and its span is
     // where it lies in raw.
     auto [at, length] = u.literal_spans[i];
-    FUZZ_CHECK(at == u.raw.size() - raw.size());
-    std::string_view literal = std::string_view(u.raw).substr(at, length);
+    FUZZ_CHECK(at == whole.size() - raw.size());
+    std::string_view literal = std::string_view(whole).substr(at, length);
     FUZZ_CHECK(literal.size() == length);
-    if (!setup.spans_only) FUZZ_CHECK(u.literals[i] == literal);
+    if (!spans_only) FUZZ_CHECK(u.literals[i] == literal);
+    if (setup.blocks) {
+      // From 4 bytes on a literal is in its block (and not in raw), shorter ones in raw.
+      FUZZ_CHECK(u.literal_blocks[i].allocated() == (length >= 4));
+      if (length >= 4) FUZZ_CHECK(u.literal_blocks[i].view() == literal);
+    }
     std::size_t value = 0;
     for (char c : *digits) {
       FUZZ_CHECK(value <= setup.limits.max_unit);

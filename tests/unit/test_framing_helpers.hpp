@@ -80,6 +80,9 @@ inline std::string describe(const Unit& u) {
   for (const auto& [at, size] : u.literal_spans) {
     s += " span=" + std::to_string(at) + "+" + std::to_string(size);
   }
+  for (const auto& b : u.literal_blocks) {
+    s += b.allocated() ? " block=[" + std::string(b.view()) + "]" : std::string(" block=none");
+  }
   for (const auto& v : u.violations) s += " violation=[" + v + "]";
   s += " raw=[" + u.raw + "]";
   return s;
@@ -87,7 +90,7 @@ inline std::string describe(const Unit& u) {
 
 inline std::string raw_of(const std::vector<Unit>& units) {
   std::string all;
-  for (const auto& u : units) all += u.raw;
+  for (const auto& u : units) all += u.whole_raw();
   return all;
 }
 

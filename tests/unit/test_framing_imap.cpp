@@ -1,6 +1,7 @@
 // The IMAP framer: responses with {n} literals.
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <string>
 
 #include "framing/framers.hpp"
@@ -102,6 +103,74 @@ TEST_CASE("imap: literal spans locate each literal in raw", "[framing][imap]") {
     REQUIRE(u.raw.substr(39, 2) == "xy");
     REQUIRE(u.lines.size() == 4);
   }
+  SECTION("literals of 2 bytes and more in blocks") {
+    auto make = [] {
+      auto f = make_imap_framer({});
+      f->literals_in_blocks(24, 2);
+      return f;
+    };
+    auto fed = same_for_every_split(make, input);
+    REQUIRE(fed.units.size() == 1);
+    const Unit& u = fed.units[0];
+    REQUIRE(u.literals.empty());
+    REQUIRE(u.literal_spans == Spans{{18, 3}, {29, 0}, {39, 2}});
+    REQUIRE(u.raw == "* 1 FETCH (A {3}\r\n B {0}\r\n C ~{2+}\r\n)\r\n");
+    REQUIRE(u.literal_blocks.size() == 3);
+    REQUIRE(u.literal_blocks[0].view() == "abc");
+    REQUIRE_FALSE(u.literal_blocks[1].allocated());
+    REQUIRE(u.literal_blocks[2].view() == "xy");
+    REQUIRE(u.literal_blocks[2].head() == 24);
+    REQUIRE(u.whole_raw() == input);
+    REQUIRE(u.whole_size() == input.size());
+  }
+}
+
+TEST_CASE("imap: literals in blocks: partial units and limits", "[framing][imap]") {
+  auto f = make_imap_framer(small_limits(100, 40, 10));
+  f->literals_in_blocks(16, 4);
+  InputBuffer in;
+  SECTION("take_partial gives back the bytes of the block too") {
+    in.append("* 1 FETCH (BODY[] {6}\r\nabc");
+    REQUIRE(next(*f, in).status == Status::need_more);
+    REQUIRE(in.empty());
+    std::string partial = f->take_partial();
+    REQUIRE(partial == "* 1 FETCH (BODY[] {6}\r\nabc");
+    in.unread(partial);
+    in.append("def)\r\n");
+    auto s = next(*f, in);
+    REQUIRE(s.status == Status::unit);
+    REQUIRE(s.unit.literal_blocks.at(0).view() == "abcdef");
+    REQUIRE(s.unit.whole_raw() == "* 1 FETCH (BODY[] {6}\r\nabcdef)\r\n");
+  }
+  SECTION("the bytes in blocks count against max_unit") {
+    // 19 + 10 bytes: within 40; the 12 bytes after the literal are not.
+    in.append("* 1 FETCH (X {10}\r\n0123456789 and more)\r\n");
+    auto s = next(*f, in);
+    REQUIRE(s.status == Status::error);
+    REQUIRE(s.error.find("larger than 40 bytes") != std::string::npos);
+  }
+  SECTION("and a literal announced past it is refused before any payload") {
+    in.append("* 1 FETCH (X {5}\r\n01234 Y {10}\r\n");
+    auto s = next(*f, in);
+    REQUIRE(s.status == Status::error);
+    REQUIRE(s.error.find("after 32 bytes") != std::string::npos);
+  }
+}
+
+TEST_CASE("imap: a Block released to its owner", "[framing]") {
+  Block b(8);
+  REQUIRE_FALSE(b.allocated());
+  REQUIRE(b.release() == nullptr);
+  b.reserve(100);
+  b.append("hello");
+  Block copy = b;
+  b.append(" world");
+  REQUIRE(copy.view() == "hello");
+  REQUIRE(b.view() == "hello world");
+  char* base = b.release();
+  REQUIRE_FALSE(b.allocated());
+  REQUIRE(std::string_view(base + 8) == "hello world");  // terminated after the bytes
+  std::free(base);
 }
 
 TEST_CASE("imap: take_partial in the middle of a literal", "[framing][imap]") {
