@@ -208,7 +208,7 @@ class Engine {
  private:
   Memory memory_;
   LoopGuard guard_{options_.timeout};
-  boost::asio::io_context io_;
+  boost::asio::io_context io_{1};  ///< run by one thread: the scheduler skips waking others
   report::Transcript transcript_;
   lua_State* L_ = nullptr;
   std::map<int, std::unique_ptr<Task>> tasks_;
