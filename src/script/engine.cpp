@@ -110,11 +110,12 @@ void* Engine::allocate(void* ud, void* block, std::size_t old_size, std::size_t 
   if (size > had && m.limit != 0 && m.used + (size - had) > m.limit &&
       MemoryLimitScope::enforced()) {
     std::free(adopt);  // Lua raises "not enough memory" without reading the bytes
-    m.refused = true;
+    m.refused = m.starved = true;
     return nullptr;
   }
   if (adopt != nullptr) {
     m.used += size;
+    m.grown += size;
     return adopt;
   }
   constexpr std::size_t small = Memory::kSmallClasses * Memory::kSmallStep + Memory::kHeader;
@@ -142,6 +143,7 @@ void* Engine::allocate(void* ud, void* block, std::size_t old_size, std::size_t 
     m.probed_size = size;
   }
   m.used = m.used - std::min(m.used, had) + size;
+  if (size > had) m.grown += size - had;
   if (size >= framing::kHugePagesFrom && (block == nullptr || size > old_size)) {
     framing::advise_huge_pages(grown, size);
   }
@@ -152,14 +154,17 @@ void* Engine::allocate(void* ud, void* block, std::size_t old_size, std::size_t 
 // when an allocation of its own is refused, but the buffers of string.rep, table.concat,
 // string.format (lauxlib's) fail at once: near the limit, garbage is collected before a
 // conversation resumes and before a binding runs, at most once per eighth of the limit
-// allocated. Any state of an engine: the allocator's data is its Memory.
+// allocated, or after an allocation was refused (a refused lauxlib buffer frees nothing and
+// allocates nothing: the garbage would stay until the limit stops the script).
+// Any state of an engine: the allocator's data is its Memory.
 void Engine::collect_near_limit(lua_State* L) {
   void* ud = nullptr;
   if (lua_getallocf(L, &ud) != &Engine::allocate || ud == nullptr) return;
   Memory& m = *static_cast<Memory*>(ud);
-  if (m.limit == 0 || m.used <= m.limit / 4 * 3 || m.used <= m.collected_at + m.limit / 8) return;
+  if (m.limit == 0 || m.used <= m.limit / 4 * 3 || (m.grown <= m.limit / 8 && !m.starved)) return;
   lua_gc(L, LUA_GCCOLLECT);
-  m.collected_at = m.used;
+  m.grown = 0;
+  m.starved = false;
 }
 
 Engine::Engine(EngineOptions options)

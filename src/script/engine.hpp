@@ -164,7 +164,11 @@ class Engine {
     std::size_t used = 0;
     std::size_t limit = 0;  ///< 0: none
     bool refused = false;   ///< an allocation was refused: "not enough memory" is the limit's
-    std::size_t collected_at = 0;  ///< `used` after the last collection resume() asked for
+    /// Bytes allocated since the last collection collect_near_limit() made (freed ones are not
+    /// taken off: garbage that Lua's emergency collections freed and the script filled again
+    /// counts as allocated).
+    std::size_t grown = 0;
+    bool starved = false;  ///< an allocation was refused since that collection
     /// Freed small blocks kept for reuse, by capacity in steps of kSmallStep bytes (a
     /// transaction makes and frees hundreds of Lua objects: strings, tables, closures; a
     /// free list is a few instructions where malloc and free are a couple of hundred).
