@@ -42,10 +42,13 @@ function M.matcher(spec)
     if not ok then
       parley.raise(2, "script", "expect: bad pattern " .. string.format("%q", spec) .. ": " .. tostring(err))
     end
+    local find, sub = string.find, string.sub
     return function(r)
-      local text = r.text or ""
-      if #text > M.PATTERN_SUBJECT_MAX then text = text:sub(1, M.PATTERN_SUBJECT_MAX) end
-      return text:find(spec) ~= nil
+      -- No local for the text: a register less under the call of find (see methods:expect)
+      if #(r.text or "") > M.PATTERN_SUBJECT_MAX then
+        return find(sub(r.text, 1, M.PATTERN_SUBJECT_MAX), spec) ~= nil
+      end
+      return find(r.text or "", spec) ~= nil
     end, "pattern " .. string.format("%q", spec)
   elseif kind == "function" then
     return spec, "a reply the script's test accepts"
@@ -63,18 +66,24 @@ local scalar_alts, scalar_count = {}, 0
 local on_handlers = setmetatable({}, { __mode = "k" })
 local NO_OPTS = {}  -- read-only
 
+-- The alternatives of a plain code, class or pattern (a number or a string), from the cache.
+local function scalar_alternatives(spec)
+  local cached = scalar_alts[spec]
+  if cached then return cached end
+  local m, d = M.matcher(spec)
+  cached = { { match = m, desc = d } }
+  if spec ~= spec then return cached end  -- NaN: no key
+  if scalar_count >= 256 then scalar_alts, scalar_count = {}, 0 end
+  scalar_alts[spec], scalar_count = cached, scalar_count + 1
+  return cached
+end
+
 -- Turns what expect was given into a list of alternatives and the timeout/eof branches.
 local function alternatives(spec)
   local cached = spec ~= nil and scalar_alts[spec]
   if cached then return cached, NO_OPTS end
   local kind = type(spec)
-  if kind == "number" or kind == "string" then
-    local m, d = M.matcher(spec)
-    cached = { { match = m, desc = d } }
-    if scalar_count >= 256 then scalar_alts, scalar_count = {}, 0 end
-    scalar_alts[spec], scalar_count = cached, scalar_count + 1
-    return cached, NO_OPTS
-  end
+  if kind == "number" or kind == "string" then return scalar_alternatives(spec), NO_OPTS end
   local alts, opts = {}, {}
   if type(spec) == "table" and getmetatable(spec) == nil then
     for _, alt in ipairs(spec) do
@@ -229,6 +238,92 @@ function M.fail_read(c, desc, why, waited, seconds)
   fail_expect(c, { { desc = desc } }, nil, why, waited, seconds or c.timeout)
 end
 
+-- `expect` runs in every conversation of a load test and waits in most: what it holds while
+-- waiting is memory per idle conversation, times ten thousand. So it builds nothing before the
+-- wait (a table of alternatives is checked, then matched as it is once the reply is there; the
+-- matchers of codes, classes and patterns come from the cache), and it keeps its frames small:
+-- a C function (read_reply, type, a pattern's find) wants 20 free stack slots above its
+-- arguments, and a call from deeper than the 40 slots a coroutine starts with doubles the
+-- coroutine's stack for good (1.3 KB instead of 0.7). Hence the few locals, the while loops
+-- (a for loop takes 3 more registers) and the tail calls below (`settle` and `no_reply` run in
+-- expect's frame).
+
+-- Checks what expect was given before the wait, with the errors alternatives() raises, in the
+-- same order, without building anything. Returns the seconds a table of alternatives gives
+-- (`timeout = 5`), if any.
+local function prepare(spec)
+  if spec ~= nil and scalar_alts[spec] then return nil end
+  local kind = type(spec)
+  if kind == "function" then return nil end
+  if kind ~= "table" or getmetatable(spec) ~= nil then
+    alternatives(spec)  -- a code, class or pattern (cached now); anything else raises
+    return nil
+  end
+  local i, alt = 1, spec[1]
+  while alt ~= nil do
+    if type(alt) == "table" then alt = alt[1] end
+    if scalar_alts[alt] == nil then
+      kind = type(alt)
+      if kind == "number" or kind == "string" then
+        scalar_alternatives(alt)
+      elseif kind ~= "function" then
+        M.matcher(alt)  -- raises: it cannot be matched on
+      end
+    end
+    i = i + 1
+    alt = spec[i]
+  end
+  if i == 1 then parley.raise(2, "script", "expect: no alternative given") end
+  local seconds = spec.timeout
+  if type(seconds) == "number" then return seconds end
+  return nil
+end
+
+-- expect, once a reply came: the handlers installed with `on`, then the alternatives in order.
+local function settle(self, spec, r, started, seconds)
+  if parley.options.strict then strict_check(self, r) end
+  do
+    local on = on_handlers[self]
+    if on then
+      local i, h = 1, on[1]
+      while h ~= nil do
+        if h.match(r) then return h.fn(r, self) end
+        i = i + 1
+        h = on[i]
+      end
+    end
+  end
+  if type(spec) ~= "table" then
+    local m = spec
+    if type(m) ~= "function" then m = scalar_alternatives(m)[1].match end
+    if m(r) then return r end
+  else
+    local i, m = 1, spec[1]
+    while m ~= nil do
+      if type(m) == "table" then m = m[1] end
+      if type(m) ~= "function" then m = scalar_alternatives(m)[1].match end
+      if m(r) then
+        m = spec[i]
+        if type(m) == "table" and m[2] then return m[2](r, self) end
+        return r
+      end
+      i = i + 1
+      m = spec[i]
+    end
+  end
+  fail_expect(self, alternatives(spec), r, nil, clock() - started, seconds or self.timeout)
+end
+
+-- expect, when no reply came: the table's timeout or eof branch, else the failure.
+local function no_reply(self, spec, why, started, seconds)
+  local waited = clock() - started
+  if type(spec) == "table" and getmetatable(spec) == nil then
+    if why == "timeout" and type(spec.timeout) == "function" then return spec.timeout(self) end
+    if why == "eof" and spec.eof then return spec.eof(self) end
+  end
+  fail_expect(self, alternatives(spec), nil, why, waited, seconds or self.timeout)
+end
+
 --- Reads the next reply and checks it against what the script expects.
 -- `spec` is a code, a class, a pattern, a function, or a table of alternatives
 -- `{ {match, fn}, ..., timeout = fn|seconds, eof = fn }`; the first that matches wins and its
@@ -236,8 +331,7 @@ end
 -- with `on` are tried first. A reply that matches nothing fails the conversation (exit 1).
 -- @param timeout optional seconds (or `{timeout=s}`): a deadline for the whole wait
 function methods:expect(spec, timeout)
-  local alts, opts = alternatives(spec)
-  local seconds = opts.seconds
+  local seconds = prepare(spec)
   if timeout == nil then
     -- the usual case: nothing to look at
   elseif type(timeout) == "number" then
@@ -246,28 +340,9 @@ function methods:expect(spec, timeout)
     seconds = timeout.timeout
   end
   local started = clock()
-  local r, why = read_reply(self, seconds)  -- nil: the connection's own timeout
-  local waited = clock() - started
-  if not r then
-    if why == "timeout" and opts.on_timeout then return opts.on_timeout(self) end
-    if why == "eof" and opts.on_eof then return opts.on_eof(self) end
-    fail_expect(self, alts, nil, why, waited, seconds or self.timeout)
-  end
-  if parley.options.strict then strict_check(self, r) end
-  local on = on_handlers[self]
-  if on then
-    for _, h in ipairs(on) do
-      if h.match(r) then return h.fn(r, self) end
-    end
-  end
-  for i = 1, #alts do
-    local a = alts[i]
-    if a.match(r) then
-      if a.fn then return a.fn(r, self) end
-      return r
-    end
-  end
-  fail_expect(self, alts, r, nil, waited, seconds or self.timeout)
+  local r, why = read_reply(self, seconds)  -- seconds nil: the connection's own timeout
+  if r then return settle(self, spec, r, started, seconds) end
+  return no_reply(self, spec, why, started, seconds)
 end
 
 --- Installs a handler checked before every later `expect` on this connection (like Tcl's
