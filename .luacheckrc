@@ -3,7 +3,7 @@
 --   luacheck lua examples lua-types
 std = "lua54"
 
--- The globals every conversation script sees (src/script/ and lua/parley/core.lua), and those
+-- The globals every conversation script sees (src/script/ and lua/parley/prelude.lua), and those
 -- of a `parley test` file (lua/parley/testrun.lua).
 local script_globals = {
   "args", "connect", "listen", "spawn", "sleep", "exec", "secret", "fail", "step",
@@ -20,9 +20,9 @@ ignore = { "542" }
 -- Long reply texts, patterns and messages read better unwrapped.
 max_line_length = false
 
--- core.lua installs the script globals print (masking secrets) and step; load.lua replaces
+-- prelude.lua installs the script globals print (masking secrets) and step; load.lua replaces
 -- print in each load thread.
-files["lua/parley/core.lua"] = { globals = { "print", "step" } }
+files["lua/parley/prelude.lua"] = { globals = { "print", "step" } }
 files["lua/parley/load.lua"] = { globals = { "print" } }
 -- serve.lua keeps the started servers in a local list for the whole run (their references).
 files["lua/parley/mock/serve.lua"] = { ignore = { "241/started" } }

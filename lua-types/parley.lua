@@ -299,7 +299,7 @@ args = {}
 ---@class parley
 ---@field args table<string, string>
 ---@field options {timeout: number, strict: boolean, verbose: boolean, quiet: boolean} the run's options
----@field conn_methods table<string, function> the methods of every connection (parley.core adds `expect`, `on`, `off`)
+---@field conn_methods table<string, function> the methods of every connection (`expect`, `on`, `off` once parley.core is loaded: a connection loads it when first asked for one)
 ---@field task_methods table<string, function> the methods of every task
 ---@field listener_methods table<string, function> the methods of every listener
 local parley = {}

@@ -363,68 +363,33 @@ function methods:off()
   return self
 end
 
---- print, with every secret masked: a value the script read back from a server (a password
--- echoed by a mock, say) must not leak through a debugging print either.
-local raw_print = print
-function print(...)
-  local n = select("#", ...)
-  local parts = {}
-  for i = 1, n do parts[i] = parley.mask(tostring((select(i, ...)))) end
-  raw_print(table.unpack(parts, 1, n))
-end
-
---- require, with a short message for a module that does not exist: the modules parley has
--- (and the closest name) instead of every path searched.
-local raw_require = require
-
---- The message for a name that a connection, listener or task has neither as a method nor as
--- a field (the bindings raise it): parley.session's, as for the sessions.
-function parley.no_method(label, name, names, fields)
-  return raw_require("parley.session").no_method(label, name, names, fields)
-end
-
-local function parley_require(name)
-  local loaded = package.loaded[name]
-  if loaded ~= nil then return loaded end
-  local ok, mod, extra = pcall(raw_require, name)
-  if ok then return mod, extra end
-  if type(name) == "string" and type(mod) == "string" and
-     mod:find("module '" .. name .. "' not found:", 1, true) == 1 then
-    local names = {}
-    local seen = {}
-    local function add(n)
-      if type(n) == "string" and n:find("^parley%.") and not n:find("^parley%.mock%.") and
-         n ~= "parley.testrun" and not seen[n] then
-        seen[n] = true
-        names[#names + 1] = n
-      end
+--- The message of `require` for a module that does not exist (parley.prelude's require
+-- raises it): the modules parley has, and the closest name, instead of every path searched.
+-- `err` is the message of Lua's own require.
+function M.module_not_found(name, err)
+  local names = {}
+  local seen = {}
+  local function add(n)
+    if type(n) == "string" and n:find("^parley%.") and not n:find("^parley%.mock%.") and
+       n ~= "parley.testrun" and n ~= "parley.prelude" and not seen[n] then
+      seen[n] = true
+      names[#names + 1] = n
     end
-    for _, n in ipairs(rawget(package, "parley_modules") or {}) do add(n) end
-    for n in pairs(package.preload) do add(n) end
-    for n in pairs(package.loaded) do add(n) end
-    table.sort(names)
-    local near = raw_require("parley.session").suggest(name, names)
-    -- The list shows the modules themselves, not their parts (parley.smtp, not parley.smtp.args).
-    local shown = {}
-    for _, n in ipairs(names) do
-      if not n:find("^parley%.[^.]+%.") then shown[#shown + 1] = n end
-    end
-    error("module '" .. name .. "' not found" .. (near and ("; did you mean '" .. near .. "'?") or "") ..
-      "\n  parley's modules: " .. table.concat(shown, ", ") ..
-      (parley.options.verbose and ("\n" .. mod) or
-        "\n  (your own modules are looked for in -I directories and package.path; -v lists every path searched)"), 2)
   end
-  error(mod, 0)
-end
-rawset(_G, "require", parley_require)
-
---- step(name, fn, ...): runs `fn(...)` as a named step of the conversation and returns its
--- results. `parley load` reports each step's latency; elsewhere it just calls `fn` (see
--- parley.load, loaded on first use).
-local load_step
-function step(...)
-  if not load_step then load_step = require("parley.load").step end
-  return load_step(...)
+  for _, n in ipairs(rawget(package, "parley_modules") or {}) do add(n) end
+  for n in pairs(package.preload) do add(n) end
+  for n in pairs(package.loaded) do add(n) end
+  table.sort(names)
+  local near = require("parley.session").suggest(name, names)
+  -- The list shows the modules themselves, not their parts (parley.smtp, not parley.smtp.args).
+  local shown = {}
+  for _, n in ipairs(names) do
+    if not n:find("^parley%.[^.]+%.") then shown[#shown + 1] = n end
+  end
+  return "module '" .. name .. "' not found" .. (near and ("; did you mean '" .. near .. "'?") or "") ..
+    "\n  parley's modules: " .. table.concat(shown, ", ") ..
+    (parley.options.verbose and ("\n" .. err) or
+      "\n  (your own modules are looked for in -I directories and package.path; -v lists every path searched)")
 end
 
 return M

@@ -1,5 +1,6 @@
 // Connection methods: send, send_raw, read_reply, read_line, read, starttls, close, and the
-// fields (c.tls, c.host, ...). expect and on are Lua, in lua/parley/core.lua.
+// fields (c.tls, c.host, ...). expect, on and off are Lua, in lua/parley/core.lua (loaded on
+// first use: see load_core_methods).
 #include <boost/asio/ssl/context.hpp>
 #include <cmath>
 
@@ -707,6 +708,21 @@ int l_tostring(lua_State* L) {
 const char* const kConnFields[] = {"tls",     "peer",    "host",        "port",         "id",
                                    "framing", "timeout", "server_side", "last_command", nullptr};
 
+// parley.core adds expect, on and off to the methods when it loads: the first time a script
+// asks a connection for a method the bindings lack, it is loaded (once; a start that never
+// does need not pay for it). Returns whether it was loaded now.
+bool load_core_methods(lua_State* L) {
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_pushliteral(L, "parley.core");
+  bool loaded = lua_rawget(L, -2) != LUA_TNIL;
+  lua_pop(L, 2);
+  if (loaded) return false;
+  lua_getfield(L, LUA_REGISTRYINDEX, kRequireKey);
+  lua_pushliteral(L, "parley.core");
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) raise_top(L);
+  return true;
+}
+
 // Fields: methods first, then what the connection knows, then the script's own fields. Any
 // other name is a mistake ("no method 'sned' on a connection; did you mean 'send'?"), as on
 // the sessions; names starting with "_" read as nil.
@@ -717,6 +733,14 @@ int l_index(lua_State* L) {
   lua_pop(L, 2);
   ScriptConn& c = *check_conn(L);
   std::string_view key = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "";
+  bool field = false;
+  for (const char* const* f = kConnFields; *f != nullptr; ++f) field = field || key == *f;
+  if (!key.empty() && !field && load_core_methods(L)) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &kMethodsKey);
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, -2) != LUA_TNIL) return 1;
+    lua_pop(L, 2);
+  }
   if (key == "tls") {
     if (c.facts) {
       push_facts(L, *c.facts);

@@ -244,6 +244,9 @@ class Engine {
   void forget_conns(Task& task);
 };
 
+/// Registry field holding Lua's own `require` (the engine puts it there before any module).
+inline constexpr const char* kRequireKey = "parley.require";
+
 /// Installs the bindings (defined in the bind_*.cpp files).
 void open_core(lua_State* L);         // parley table, spawn, sleep, fail, secret, clock, ...
 void open_connections(lua_State* L);  // connect, listen, exec and the connection methods

@@ -44,6 +44,9 @@ for name, v in pairs(_G) do
   if type(v) == "function" and not LUA_GLOBALS[name] then add(have, "core:" .. name) end
 end
 local parley = require "parley"
+-- expect, on and off join the connection methods when parley.core loads (a connection loads
+-- it when first asked for one of them).
+require "parley.core"
 -- The objects the bindings make: a connection (c), a listener (srv), a task.
 local OBJECTS = { c = parley.conn_methods, srv = parley.listener_methods, task = parley.task_methods }
 for obj, methods in pairs(OBJECTS) do

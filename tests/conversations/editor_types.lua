@@ -49,6 +49,9 @@ local function private(name) return name:sub(1, 1) == "_" end
 
 functions_of(_G, "core:", function(name) return LUA_GLOBALS[name] end)
 local parley = require "parley"
+-- expect, on and off join the connection methods when parley.core loads (a connection loads
+-- it when first asked for one of them).
+require "parley.core"
 functions_of(parley, "parley.")
 functions_of(parley.conn_methods, "c:")
 functions_of(parley.listener_methods, "listener:")
