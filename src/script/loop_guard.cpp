@@ -1,12 +1,16 @@
 #include "script/loop_guard.hpp"
 
+#include <time.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <mutex>
+#include <stdexcept>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include "script/engine.hpp"
 #include "script/lua_util.hpp"
@@ -19,10 +23,9 @@ constexpr int kHookInstructions = 10000;
 // Ignored by default, so one that arrives after its engine went idle does no harm.
 constexpr int kArmSignal = SIGURG;
 
-// Never destroyed: the watchdog thread (detached) may still look at them while the process
-// exits and runs static destructors.
-std::mutex& g_mutex = *new std::mutex;
-std::vector<LoopGuard*>& g_guards = *new std::vector<LoopGuard*>;
+// The guards of the engines on this thread, newest first. A linked list changed by single
+// pointer stores, so that the signal handler (on the same thread) always sees a whole one.
+thread_local LoopGuard* t_guards = nullptr;
 
 // The count hook. Not a binding: it raises with lua_error itself, so the message is built in a
 // scope of its own (a longjmp skips C++ destructors).
@@ -48,17 +51,6 @@ void guard_hook(lua_State* L, lua_Debug*) {
                    seconds_text(limit) + " s timeout");
   }
   lua_error(L);
-}
-
-// In the engine's thread, interrupted wherever it computes.
-void on_arm_signal(int) {
-  Task* t = Engine::running();
-  // Every 10,000 instructions, as on a script's coroutine: the first check comes within
-  // microseconds, and a script that just caught the error of its coroutine's loop (which that
-  // coroutine's own hook raised) has the same time to go on as with a hook everywhere.
-  if (t != nullptr && t->co != nullptr) {
-    lua_sethook(t->co, guard_hook, LUA_MASKCOUNT, kHookInstructions);
-  }
 }
 
 // coroutine.create, with the count hook on the new coroutine.
@@ -88,37 +80,73 @@ int co_wrap(lua_State* L) {
 
 }  // namespace
 
-void watch_engines() {
-  for (;;) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    std::lock_guard<std::mutex> lock(g_mutex);
-    std::int64_t now = Clock::now().time_since_epoch().count();
-    for (LoopGuard* g : g_guards) {
-      std::int64_t since = g->since_.load(std::memory_order_relaxed);
-      if (since == 0) continue;
-      double ran = std::chrono::duration<double>(Clock::duration(now - since)).count();
-      if (ran > g->limit_) pthread_kill(g->thread_, kArmSignal);
+// In the engine's thread, interrupted wherever it computes: a guard's timer expired.
+void LoopGuard::on_signal(int) {
+  int saved_errno = errno;
+  std::int64_t now = Clock::now().time_since_epoch().count();
+  for (LoopGuard* g = t_guards; g != nullptr; g = g->next_) g->check(now);
+  errno = saved_errno;
+}
+
+LoopGuard::LoopGuard(double limit) : limit_(limit) {
+  static std::once_flag installed;
+  std::call_once(installed, [] {
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(kArmSignal, &sa, nullptr);
+  });
+  struct sigevent ev {};
+  ev.sigev_notify = SIGEV_THREAD_ID;
+  ev.sigev_signo = kArmSignal;
+  ev._sigev_un._tid = gettid();  // this thread: where the engine runs, and the hook is armed
+  if (timer_create(CLOCK_MONOTONIC, &ev, &timer_) != 0) {
+    throw std::runtime_error(std::string("cannot create the loop guard's timer: ") +
+                             std::strerror(errno));
+  }
+  next_ = t_guards;
+  t_guards = this;
+  arm(limit_);
+}
+
+LoopGuard::~LoopGuard() {
+  timer_delete(timer_);  // a signal still pending finds this guard gone from the list
+  for (LoopGuard** p = &t_guards; *p != nullptr; p = &(*p)->next_) {
+    if (*p == this) {
+      *p = next_;
+      break;
     }
   }
 }
 
-LoopGuard::LoopGuard(double limit) : limit_(limit), thread_(pthread_self()) {
-  static std::once_flag started;
-  std::call_once(started, [] {
-    struct sigaction sa {};
-    sa.sa_handler = on_arm_signal;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    sigaction(kArmSignal, &sa, nullptr);
-    std::thread(watch_engines).detach();
-  });
-  std::lock_guard<std::mutex> lock(g_mutex);
-  g_guards.push_back(this);
+void LoopGuard::arm(double seconds) {
+  // A day at most: a --timeout of years still gets a check now and then.
+  seconds = std::min(std::max(seconds, 0.001), 86400.0);
+  struct itimerspec when {};
+  when.it_value.tv_sec = static_cast<time_t>(seconds);
+  when.it_value.tv_nsec =
+      static_cast<long>((seconds - static_cast<double>(when.it_value.tv_sec)) * 1e9);
+  timer_settime(timer_, 0, &when, nullptr);  // async-signal-safe: check() calls it too
 }
 
-LoopGuard::~LoopGuard() {
-  std::lock_guard<std::mutex> lock(g_mutex);
-  g_guards.erase(std::remove(g_guards.begin(), g_guards.end(), this), g_guards.end());
+// When a resume has lasted longer than the timeout, arms the count hook on the running task
+// (every 10,000 instructions, as on a script's coroutine: the first check comes within
+// microseconds, and a script that just caught the error of its coroutine's loop has the same
+// time to go on as with a hook everywhere), and looks again in 100 ms. Otherwise the timer is
+// set for the earliest moment a resume can have lasted that long: when the running one would,
+// or a whole timeout from now when none runs. Idle or busy, an engine gets a signal about once
+// per timeout, none in a run shorter than that.
+void LoopGuard::check(std::int64_t now) {
+  std::int64_t since = since_.load(std::memory_order_relaxed);
+  if (since == 0) return arm(limit_);
+  double ran = std::chrono::duration<double>(Clock::duration(now - since)).count();
+  if (ran <= limit_) return arm(limit_ - ran + 0.001);
+  Task* t = Engine::running();
+  if (t != nullptr && t->co != nullptr) {
+    lua_sethook(t->co, guard_hook, LUA_MASKCOUNT, kHookInstructions);
+  }
+  arm(0.1);
 }
 
 void LoopGuard::install(lua_State* L) {

@@ -2,15 +2,16 @@
 // waiting on the network (an endless loop), with a script error naming its line.
 //
 // A count hook on every task would make the Lua VM trace every instruction (7 % of a load
-// test's instructions went there). So tasks run without a hook, and a watchdog thread looks at
-// every engine ten times a second; when the running resume has lasted longer than the timeout,
-// it signals the engine's thread, whose handler arms the count hook on the running task
-// (lua_sethook is safe in a signal handler). The hook then raises the error, or, when the task
-// has waited in between, takes itself off again. Coroutines a script makes itself
-// (coroutine.create, coroutine.wrap) keep a count hook of their own: the signal cannot name them.
+// test's instructions went there). So tasks run without a hook, and each engine has a POSIX
+// timer that signals the engine's own thread when the running resume may have lasted longer
+// than the timeout; the handler then arms the count hook on the running task (lua_sethook is
+// safe in a signal handler), or sets the timer again for later. The hook raises the error, or,
+// when the task has waited in between, takes itself off again. No thread: a run shorter than
+// the timeout gets no signal at all. Coroutines a script makes itself (coroutine.create,
+// coroutine.wrap) keep a count hook of their own: the signal cannot name them.
 #pragma once
 
-#include <pthread.h>
+#include <time.h>
 
 #include <atomic>
 #include <chrono>
@@ -22,7 +23,7 @@ namespace parley::script {
 class LoopGuard {
  public:
   /// Watches the engine run on the calling thread; `limit` is its timeout in seconds.
-  explicit LoopGuard(double limit);
+  explicit LoopGuard(double limit);  // on the thread that runs the engine
   ~LoopGuard();
   LoopGuard(const LoopGuard&) = delete;
   LoopGuard& operator=(const LoopGuard&) = delete;
@@ -40,9 +41,12 @@ class LoopGuard {
   static void install(lua_State* L);
 
  private:
-  friend void watch_engines();
+  static void on_signal(int);
+  void check(std::int64_t now);
+  void arm(double seconds);
   double limit_;
-  pthread_t thread_;
+  timer_t timer_{};
+  LoopGuard* next_ = nullptr;           ///< the next guard of this thread's engines
   std::atomic<std::int64_t> since_{0};  ///< steady-clock ticks when the resume began; 0: idle
 };
 
