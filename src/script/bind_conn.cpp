@@ -736,7 +736,7 @@ int l_index(lua_State* L) {
   bool field = false;
   for (const char* const* f = kConnFields; *f != nullptr; ++f) field = field || key == *f;
   if (!key.empty() && !field && load_core_methods(L)) {
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &kMethodsKey);
+    lua_pushvalue(L, lua_upvalueindex(1));
     lua_pushvalue(L, 2);
     if (lua_rawget(L, -2) != LUA_TNIL) return 1;
     lua_pop(L, 2);
