@@ -19,6 +19,7 @@ void InputBuffer::unread(std::string_view bytes) {
   start_ = 0;
   scanned_ = 0;
   scan_from_ = 0;
+  gather_end_ = 0;
   append(joined);
 }
 
@@ -27,7 +28,7 @@ void InputBuffer::commit(std::size_t n) {
 }
 
 void InputBuffer::release_if_empty() {
-  if (size() != 0 || !data_) return;
+  if (size() != 0 || !data_ || gather_end_ != 0) return;
   data_.reset();
   size_ = capacity_ = start_ = scanned_ = scan_from_ = prepared_ = 0;
 }

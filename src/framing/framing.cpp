@@ -16,8 +16,9 @@ namespace parley::framing {
 // InputBuffer
 
 void InputBuffer::reserve_more(std::size_t more) {
-  // Compact when the consumed prefix dominates, so a long conversation does not grow the buffer.
-  if (start_ > 0 && start_ >= size_ / 2) {
+  // Compact when the consumed prefix dominates, so a long conversation does not grow the buffer
+  // (gathered bytes stay where the block needs them).
+  if (start_ > 0 && start_ >= size_ / 2 && gather_end_ == 0) {
     std::memmove(data_.get(), data_.get() + start_, size_ - start_);
     size_ -= start_;
     scanned_ -= std::min(scanned_, start_);
@@ -25,10 +26,52 @@ void InputBuffer::reserve_more(std::size_t more) {
   }
   if (size_ + more <= capacity_) return;
   std::size_t capacity = std::max({size_ + more, capacity_ * 2, std::size_t{256}});
-  std::unique_ptr<char[]> bigger(new char[capacity]);  // not zero-filled
-  if (size_ > 0) std::memcpy(bigger.get(), data_.get(), size_);
-  data_ = std::move(bigger);
+  auto* bigger = static_cast<char*>(std::malloc(capacity));  // not zero-filled
+  if (bigger == nullptr) throw std::bad_alloc();
+  if (size_ > 0) std::memcpy(bigger, data_.get(), size_);
+  data_.reset(bigger);
   capacity_ = capacity;
+}
+
+void InputBuffer::replace_storage(std::size_t capacity, std::size_t offset, std::string_view held) {
+  auto* storage = static_cast<char*>(std::malloc(capacity));
+  if (storage == nullptr) throw std::bad_alloc();
+  if (!held.empty()) std::memcpy(storage + offset, held.data(), held.size());
+  data_.reset(storage);
+  capacity_ = capacity;
+  start_ = offset;
+  size_ = offset + held.size();
+  scanned_ = start_;  // nothing known about the bytes
+  scan_from_ = 0;
+  prepared_ = size_;
+}
+
+void InputBuffer::gather(std::size_t head, std::size_t n) {
+  if (size() >= n) return;  // all there: take_block copies them
+  // Room for reads that bring bytes past the literal, too (so that the last read does not
+  // make the buffer grow: a copy of everything).
+  std::size_t slack = std::min<std::size_t>(n, 1u << 20);
+  replace_storage(head + n + slack, head, view());
+  advise_huge_pages(data_.get(), capacity_);
+  gather_end_ = head + n;
+}
+
+Block InputBuffer::take_block(std::size_t head, std::size_t n) {
+  n = std::min(n, size());
+  if (gather_end_ != 0 && start_ == head && gather_end_ == head + n) {
+    std::string_view rest = view().substr(n);
+    std::string kept(rest);  // the block's terminator goes where they are
+    std::size_t capacity = capacity_;
+    char* base = data_.release();
+    gather_end_ = 0;
+    replace_storage(std::max<std::size_t>(kept.size(), 256), 0, kept);
+    return Block::adopt(base, head, n, capacity - head - 1);
+  }
+  Block block(head);
+  block.reserve(n);
+  block.append(view().substr(0, n));
+  consume(n);
+  return block;
 }
 
 void InputBuffer::append(std::string_view bytes) {
@@ -42,6 +85,7 @@ void InputBuffer::append(std::string_view bytes) {
 void InputBuffer::consume(std::size_t n) {
   n = std::min(n, size());
   start_ += n;
+  if (n > 0) gather_end_ = 0;  // whoever gathered has given up (take_block consumes none)
   // Keep scan_from_ pointing at the same byte; once consumed past it, [start_, scanned_) is
   // still known to hold no '\n'.
   scan_from_ = scan_from_ > n ? scan_from_ - n : 0;
@@ -120,6 +164,14 @@ void Block::append(std::string_view bytes) {
   }
   if (!bytes.empty()) std::memcpy(base_ + head_ + size_, bytes.data(), bytes.size());
   size_ += bytes.size();
+}
+
+Block Block::adopt(char* base, std::size_t head, std::size_t size, std::size_t capacity) {
+  Block block(head);
+  block.base_ = base;
+  block.size_ = size;
+  block.capacity_ = capacity;
+  return block;
 }
 
 char* Block::release() {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,43 +23,6 @@ struct Limits {
   std::size_t max_line = 64 * 1024;         ///< one line, CRLF excluded
   std::size_t max_unit = 64 * 1024 * 1024;  ///< one whole unit (reply, block, response)
   std::size_t max_lines = 100000;           ///< lines in one multi-line unit
-};
-
-/// Received bytes not yet consumed. Remembers how far it has searched for a line end so that a
-/// line trickled in byte by byte is scanned once.
-class InputBuffer {
- public:
-  void append(std::string_view bytes);
-  std::string_view view() const { return {data_.get() + start_, size_ - start_}; }
-  std::size_t size() const { return size_ - start_; }
-  bool empty() const { return size() == 0; }
-  /// Drops n bytes from the front.
-  void consume(std::size_t n);
-  /// Position (relative to view()) of the first '\n' at or after `from`, or npos.
-  /// Searching is resumed where an earlier call with the same `from` stopped.
-  std::size_t find_lf(std::size_t from = 0);
-  /// Moves everything out (for starttls refusal messages and close warnings).
-  std::string take_all();
-  /// Puts bytes back in front of the unread ones.
-  void unread(std::string_view bytes);
-  /// Room for `n` more bytes at the end, to read into directly; commit() says how many came.
-  char* prepare(std::size_t n);
-  void commit(std::size_t n);
-  /// Frees the storage when nothing unread is held (an idle connection keeps no buffer).
-  void release_if_empty();
-
- private:
-  /// Makes room for `more` bytes past size_, dropping a dominant consumed prefix first.
-  void reserve_more(std::size_t more);
-
-  // Not a std::string: growing one zero-fills the room a read is about to overwrite.
-  std::unique_ptr<char[]> data_;
-  std::size_t size_ = 0;  ///< bytes held (consumed ones included)
-  std::size_t capacity_ = 0;
-  std::size_t start_ = 0;
-  std::size_t scanned_ = 0;  ///< absolute offset up to which no '\n' exists (for scan_from_)
-  std::size_t scan_from_ = 0;
-  std::size_t prepared_ = 0;
 };
 
 /// Bytes held in one block from malloc with `head` free bytes before them and one after: the
@@ -85,6 +49,8 @@ class Block {
   /// Gives up the block, trimmed to head() + size() + 1 bytes (nullptr when none): the caller
   /// owns it and frees it with free().
   char* release();
+  /// Takes over `base` (from malloc, head + capacity + 1 bytes) holding `size` bytes at head.
+  static Block adopt(char* base, std::size_t head, std::size_t size, std::size_t capacity);
 
  private:
   char* base_ = nullptr;
@@ -95,6 +61,58 @@ class Block {
 
 /// Literals from this size on go into Blocks when a consumer asks (Framer::literals_in_blocks).
 constexpr std::size_t kBlockFrom = 64 * 1024;
+
+/// Received bytes not yet consumed. Remembers how far it has searched for a line end so that a
+/// line trickled in byte by byte is scanned once.
+class InputBuffer {
+ public:
+  void append(std::string_view bytes);
+  std::string_view view() const { return {data_.get() + start_, size_ - start_}; }
+  std::size_t size() const { return size_ - start_; }
+  bool empty() const { return size() == 0; }
+  /// Drops n bytes from the front.
+  void consume(std::size_t n);
+  /// Position (relative to view()) of the first '\n' at or after `from`, or npos.
+  /// Searching is resumed where an earlier call with the same `from` stopped.
+  std::size_t find_lf(std::size_t from = 0);
+  /// Moves everything out (for starttls refusal messages and close warnings).
+  std::string take_all();
+  /// Puts bytes back in front of the unread ones.
+  void unread(std::string_view bytes);
+  /// Room for `n` more bytes at the end, to read into directly; commit() says how many came.
+  char* prepare(std::size_t n);
+  void commit(std::size_t n);
+  /// Frees the storage when nothing unread is held (an idle connection keeps no buffer).
+  void release_if_empty();
+  /// For a big literal: the next `n` bytes, those held and those to come, are gathered in one
+  /// block with `head` free bytes before them (a Lua string's header), which reads fill in
+  /// place; take_block() then hands it over without a copy. Meanwhile the buffer is neither
+  /// compacted nor released; unread() ends it.
+  void gather(std::size_t head, std::size_t n);
+  /// Moves the first `n` bytes (size() >= n) into a Block with head `head`: the storage itself
+  /// when gather(head, n) made it, else a copy. The bytes after them stay.
+  Block take_block(std::size_t head, std::size_t n);
+
+ private:
+  /// Makes room for `more` bytes past size_, dropping a dominant consumed prefix first.
+  void reserve_more(std::size_t more);
+  /// Storage of `capacity` bytes holding `held` bytes at `offset`, the view's from now on.
+  void replace_storage(std::size_t capacity, std::size_t offset, std::string_view held);
+
+  struct Free {
+    void operator()(char* p) const { std::free(p); }
+  };
+  // Not a std::string: growing one zero-fills the room a read is about to overwrite. From
+  // malloc: gathered storage becomes a Block, and a Block is freed with free().
+  std::unique_ptr<char, Free> data_;
+  std::size_t size_ = 0;  ///< bytes held (consumed ones included)
+  std::size_t capacity_ = 0;
+  std::size_t start_ = 0;
+  std::size_t scanned_ = 0;  ///< absolute offset up to which no '\n' exists (for scan_from_)
+  std::size_t scan_from_ = 0;
+  std::size_t prepared_ = 0;
+  std::size_t gather_end_ = 0;  ///< gather(): absolute end of the bytes gathered; 0: none
+};
 
 /// One unit of a protocol, shaped for every framing. Fields that do not apply stay empty.
 struct Unit {

@@ -69,7 +69,7 @@ class ImapFramer final : public Framer {
       auto marker = literal_marker(*line);
       pending_.lines.push_back(std::move(*line));
       if (!marker) return finish(out);
-      if (!open_literal(*marker, error)) {
+      if (!open_literal(in, *marker, error)) {
         reset();
         return Status::error;
       }
@@ -86,6 +86,7 @@ class ImapFramer final : public Framer {
     pending_ = Unit{};
     literal_left_ = 0;
     in_blocks_ = 0;
+    gathering_ = false;
   }
 
   void literals_as_spans(bool on) override { spans_only_ = on; }
@@ -104,7 +105,7 @@ class ImapFramer final : public Framer {
   }
 
   // Checks the announced size before any payload is buffered.
-  bool open_literal(std::string_view digits, std::string& error) {
+  bool open_literal(InputBuffer& in, std::string_view digits, std::string& error) {
     auto size = literal_size(digits, limits_.max_unit);
     if (!size) {
       std::string shown(digits.substr(0, 40));
@@ -123,7 +124,9 @@ class ImapFramer final : public Framer {
     if (block_head_ > 0) {
       pending_.literal_blocks.resize(pending_.literal_spans.size(), Block(block_head_));
       if (*size >= block_from_) {
-        pending_.literal_blocks.back().reserve(*size);  // one allocation, never a copy
+        // Received in place: reads fill the block (InputBuffer::gather), no copy of the bytes.
+        in.gather(block_head_, *size);
+        gathering_ = true;
         literal_left_ = *size;
         return true;
       }
@@ -144,15 +147,18 @@ class ImapFramer final : public Framer {
 
   // Moves what has arrived of the open literal into the unit; true once it is complete.
   bool read_literal(InputBuffer& in) {
+    if (gathering_) {
+      if (in.size() < literal_left_) return false;
+      pending_.literal_blocks.back() = in.take_block(block_head_, literal_left_);
+      in_blocks_ += literal_left_;
+      literal_left_ = 0;
+      gathering_ = false;
+      return true;
+    }
     std::size_t n = std::min(literal_left_, in.size());
     std::string_view bytes = in.view().substr(0, n);
-    if (!pending_.literal_blocks.empty() && pending_.literal_blocks.back().allocated()) {
-      pending_.literal_blocks.back().append(bytes);
-      in_blocks_ += n;
-    } else {
-      if (!spans_only_) pending_.literals.back().append(bytes);
-      pending_.raw.append(bytes);
-    }
+    if (!spans_only_) pending_.literals.back().append(bytes);
+    pending_.raw.append(bytes);
     in.consume(n);
     literal_left_ -= n;
     return literal_left_ == 0;
@@ -191,6 +197,7 @@ class ImapFramer final : public Framer {
   std::size_t block_head_ = 0;  ///< literals_in_blocks(): 0 when off
   std::size_t block_from_ = kBlockFrom;
   std::size_t in_blocks_ = 0;  ///< payload bytes of this response held in literal_blocks
+  bool gathering_ = false;     ///< the open literal is gathered in the InputBuffer
 };
 
 }  // namespace

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "framing/framers.hpp"
@@ -129,18 +130,38 @@ TEST_CASE("imap: literals in blocks: partial units and limits", "[framing][imap]
   auto f = make_imap_framer(small_limits(100, 40, 10));
   f->literals_in_blocks(16, 4);
   InputBuffer in;
-  SECTION("take_partial gives back the bytes of the block too") {
-    in.append("* 1 FETCH (BODY[] {6}\r\nabc");
+  SECTION("a literal's bytes are gathered in the buffer, in place") {
+    in.append("* 1 FETCH (BODY[] {6}\r\nab");
     REQUIRE(next(*f, in).status == Status::need_more);
-    REQUIRE(in.empty());
-    std::string partial = f->take_partial();
-    REQUIRE(partial == "* 1 FETCH (BODY[] {6}\r\nabc");
-    in.unread(partial);
-    in.append("def)\r\n");
+    REQUIRE(in.view() == "ab");
+    char* room = in.prepare(4);
+    std::memcpy(room, "cd", 2);
+    in.commit(2);
+    REQUIRE(next(*f, in).status == Status::need_more);
+    in.append("ef)\r\n");
     auto s = next(*f, in);
     REQUIRE(s.status == Status::unit);
     REQUIRE(s.unit.literal_blocks.at(0).view() == "abcdef");
+    REQUIRE(s.unit.literal_blocks[0].view().data() == room - 2);  // the buffer's own storage
     REQUIRE(s.unit.whole_raw() == "* 1 FETCH (BODY[] {6}\r\nabcdef)\r\n");
+    REQUIRE(in.empty());
+    in.append("* 2 EXISTS\r\n");  // the buffer goes on with storage of its own
+    REQUIRE(next(*f, in).unit.raw == "* 2 EXISTS\r\n");
+    REQUIRE(s.unit.literal_blocks[0].view() == "abcdef");
+  }
+  SECTION("take_partial gives back what the framer holds; the buffer keeps the rest") {
+    in.append("* 1 FETCH (A {4}\r\nabcd B {6}\r\nxyz");
+    REQUIRE(next(*f, in).status == Status::need_more);
+    REQUIRE(in.view() == "xyz");
+    std::string partial = f->take_partial();
+    REQUIRE(partial == "* 1 FETCH (A {4}\r\nabcd B {6}\r\n");
+    in.unread(partial);
+    REQUIRE(in.view() == "* 1 FETCH (A {4}\r\nabcd B {6}\r\nxyz");
+    in.append("uvw)\r\n");
+    auto s = next(*f, in);
+    REQUIRE(s.status == Status::unit);
+    REQUIRE(s.unit.literal_blocks.at(1).view() == "xyzuvw");
+    REQUIRE(s.unit.whole_raw() == "* 1 FETCH (A {4}\r\nabcd B {6}\r\nxyzuvw)\r\n");
   }
   SECTION("the bytes in blocks count against max_unit") {
     // 19 + 10 bytes: within 40; the 12 bytes after the literal are not.
