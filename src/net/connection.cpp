@@ -39,6 +39,14 @@ void Connection::finish(Done& done, Outcome outcome) {
   done(outcome);
 }
 
+void Connection::finish(std::shared_ptr<ReadWaiter> waiter, const Outcome& outcome) {
+  busy_ = false;
+  reading_ = false;
+  timer_.cancel();
+  ReadWaiter& w = *waiter;
+  w.done(std::move(waiter), outcome);
+}
+
 Outcome Connection::failure(const error_code& ec) const {
   if (closed_) return {End::closed, {}};
   if (woken_) return {End::woken, {}};
@@ -47,11 +55,14 @@ Outcome Connection::failure(const error_code& ec) const {
   return {End::error, ec.message()};
 }
 
-void Connection::wait_for(Clock::time_point deadline, Extract extract, Done done) {
-  if (closed_) return done({End::closed, {}});
+void Connection::wait_for(Clock::time_point deadline, std::shared_ptr<ReadWaiter> waiter) {
+  if (closed_) {
+    ReadWaiter& w = *waiter;
+    return w.done(std::move(waiter), {End::closed, {}});
+  }
   begin(deadline);
   reading_ = true;
-  read_more(std::move(extract), std::move(done));
+  read_more(std::move(waiter));
 }
 
 void Connection::wake() {
@@ -65,59 +76,59 @@ void Connection::wake() {
   transport_->cancel();
 }
 
-void Connection::read_more(Extract extract, Done done) {
+void Connection::read_more(std::shared_ptr<ReadWaiter> waiter) {
   if (eof_) {
     // Nothing more will come: let the extractor take a partial unit, else report the end.
-    bool taken = extract(input_, true);
-    return finish(done, taken ? Outcome{} : Outcome{End::eof, {}});
+    bool taken = waiter->extract(input_, true);
+    return finish(std::move(waiter), taken ? Outcome{} : Outcome{End::eof, {}});
   }
   if (input_.empty() && transport_->can_wait_readable()) {
     // Nothing held: wait for the socket to have bytes before taking a buffer for them, so
     // that ten thousand conversations waiting for a reply hold no read buffers.
     input_.release_if_empty();
-    transport_->wait_readable([self = shared_from_this(), extract = std::move(extract),
-                               done = std::move(done)](const error_code& ec) mutable {
-      if (ec) return self->on_read(ec, 0, extract, done);
-      error_code rec;
-      char* room = self->input_.prepare(self->read_size_);
-      std::size_t n = self->transport_->read_now(asio::buffer(room, self->read_size_), rec);
-      self->input_.commit(n);
-      if (rec == asio::error::would_block || rec == asio::error::try_again) {
-        rec.clear();  // readable, and yet nothing: wait again
-      }
-      self->on_read(rec, n, extract, done);
-    });
+    transport_->wait_readable(
+        [self = shared_from_this(), waiter = std::move(waiter)](const error_code& ec) mutable {
+          if (ec) return self->on_read(ec, 0, std::move(waiter));
+          error_code rec;
+          char* room = self->input_.prepare(self->read_size_);
+          std::size_t n = self->transport_->read_now(asio::buffer(room, self->read_size_), rec);
+          self->input_.commit(n);
+          if (rec == asio::error::would_block || rec == asio::error::try_again) {
+            rec.clear();  // readable, and yet nothing: wait again
+          }
+          self->on_read(rec, n, std::move(waiter));
+        });
     return;
   }
   char* room = input_.prepare(read_size_);
   transport_->read_some(asio::buffer(room, read_size_),
-                        [self = shared_from_this(), extract = std::move(extract),
-                         done = std::move(done)](const error_code& ec, std::size_t n) mutable {
+                        [self = shared_from_this(), waiter = std::move(waiter)](
+                            const error_code& ec, std::size_t n) mutable {
                           self->input_.commit(n);
-                          self->on_read(ec, n, extract, done);
+                          self->on_read(ec, n, std::move(waiter));
                         });
 }
 
-void Connection::on_read(const error_code& ec, std::size_t n, Extract& extract, Done& done) {
+void Connection::on_read(const error_code& ec, std::size_t n, std::shared_ptr<ReadWaiter> waiter) {
   if (n > 0) {
     std::string_view got = input_.view().substr(input_.size() - n);
     recent_.append(got.substr(got.size() > kRecentMax ? got.size() - kRecentMax : 0));
     if (recent_.size() > kRecentMax) recent_.erase(0, recent_.size() - kRecentMax);
     if (n == read_size_ && read_size_ < kReadMax) read_size_ *= 2;
   }
-  if (closed_) return finish(done, {End::closed, {}});
-  if (n > 0 && extract(input_, false)) return finish(done, {});
+  if (closed_) return finish(std::move(waiter), {End::closed, {}});
+  if (n > 0 && waiter->extract(input_, false)) return finish(std::move(waiter), {});
   if (ec) {
     Outcome out = failure(ec);
     if (out.end == End::eof) {
       eof_ = true;
-      return read_more(std::move(extract), std::move(done));
+      return read_more(std::move(waiter));
     }
-    return finish(done, out);
+    return finish(std::move(waiter), out);
   }
-  if (woken_) return finish(done, {End::woken, {}});
-  if (timed_out_) return finish(done, {End::timeout, {}});
-  read_more(std::move(extract), std::move(done));
+  if (woken_) return finish(std::move(waiter), {End::woken, {}});
+  if (timed_out_) return finish(std::move(waiter), {End::timeout, {}});
+  read_more(std::move(waiter));
 }
 
 void Connection::write(std::string bytes, Clock::time_point deadline, Done done) {

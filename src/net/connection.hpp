@@ -22,19 +22,29 @@ struct Outcome {
   std::string error;  ///< for End::error: what the system said
 };
 
+/// A read in progress: what it wants from the buffer and what happens when it ends, in one
+/// object (a read that waits holds one allocation, not two std::functions and their captures:
+/// memory per idle conversation).
+class ReadWaiter {
+ public:
+  virtual ~ReadWaiter() = default;
+  /// Takes what the reader wants from the buffer; true when satisfied. `eof` tells that no
+  /// more bytes will come.
+  virtual bool extract(framing::InputBuffer& in, bool eof) = 0;
+  /// The read ended; `self` is this waiter (for what must outlive the call).
+  virtual void done(std::shared_ptr<ReadWaiter> self, const Outcome& outcome) = 0;
+};
+
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  /// Takes what the caller wants from the buffer; true when satisfied. `eof` tells that no
-  /// more bytes will come.
-  using Extract = std::function<bool(framing::InputBuffer&, bool eof)>;
   using Done = std::function<void(const Outcome&)>;
 
   Connection(asio::io_context& io, std::unique_ptr<Transport> transport, std::string peer);
   ~Connection();
 
-  /// Reads until `extract` is satisfied, the peer closes, the deadline passes or an error.
-  /// Call only when extract() on the buffered bytes alone was not satisfied.
-  void wait_for(Clock::time_point deadline, Extract extract, Done done);
+  /// Reads until `waiter` is satisfied, the peer closes, the deadline passes or an error.
+  /// Call only when its extract() on the buffered bytes alone was not satisfied.
+  void wait_for(Clock::time_point deadline, std::shared_ptr<ReadWaiter> waiter);
   void write(std::string bytes, Clock::time_point deadline, Done done);
   /// Writes what the transport takes at once, without waiting; returns how many bytes (the
   /// rest, if any, goes through write()). Call only when not busy.
@@ -70,9 +80,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   void begin(Clock::time_point deadline);
   void finish(Done& done, Outcome outcome);
-  void read_more(Extract extract, Done done);
+  void finish(std::shared_ptr<ReadWaiter> waiter, const Outcome& outcome);
+  void read_more(std::shared_ptr<ReadWaiter> waiter);
   /// What a read brought (`n` bytes already committed to input_), or why it ended.
-  void on_read(const error_code& ec, std::size_t n, Extract& extract, Done& done);
+  void on_read(const error_code& ec, std::size_t n, std::shared_ptr<ReadWaiter> waiter);
   Outcome failure(const error_code& ec) const;
 
   std::unique_ptr<Transport> transport_;

@@ -50,11 +50,19 @@ double op_timeout(lua_State* L, int idx, const ScriptConn& c) {
 // Reading
 
 // What a read wants from the buffer; take() returns true when satisfied or failed (error set).
-struct Reader {
-  virtual ~Reader() = default;
+// A read that has to wait is its own net::ReadWaiter: while it waits it holds the connection
+// and the task to wake, and nothing else is allocated for it.
+struct Reader : net::ReadWaiter {
   virtual bool take(ScriptConn& c, InputBuffer& in, bool eof) = 0;
   virtual int push(lua_State* L) = 0;
   std::string error;
+
+  // While waiting:
+  std::shared_ptr<ScriptConn> conn;
+  Engine* engine = nullptr;
+  int task = 0;
+  bool extract(InputBuffer& in, bool eof) override { return take(*conn, in, eof); }
+  void done(std::shared_ptr<net::ReadWaiter> self, const net::Outcome& o) override;
 };
 
 // A response whose big literals were received into blocks (framing::Unit::literal_blocks):
@@ -129,7 +137,7 @@ int l_reply_pairs(lua_State* L) {
 }
 
 // Takes the unit's blocks (Unit::literal_blocks) over as strings.
-void push_unit(lua_State* L, framing::Unit& u, const std::string& framing_name) {
+void push_unit(lua_State* L, framing::Unit& u, std::string_view framing_name) {
   // Sized to the fields it gets: a bigger hash part is more memory to allocate and collect
   // for every reply (a load test makes thousands a second).
   bool pop3 = framing_name == "pop3";
@@ -219,7 +227,7 @@ struct UnitReader final : Reader {
   // Made when the first byte is there: a conversation waiting for a reply that has not come
   // holds no Unit (memory per idle conversation).
   std::unique_ptr<framing::Unit> unit;
-  std::string framing_name;
+  const char* framing_name = "";  // "pop3", "imap" or another: what push_unit tells apart
   bool take(ScriptConn& c, InputBuffer& in, bool eof) override {
     if (!unit) {
       if (in.empty() && !eof) return false;
@@ -237,7 +245,7 @@ struct UnitReader final : Reader {
         c.log_received(unit->whole_raw());
       }
     }
-    framing_name = c.framing_name;
+    framing_name = c.framing_name == "pop3" ? "pop3" : c.framing_name == "imap" ? "imap" : "";
     return s != framing::Status::need_more;
   }
   int push(lua_State* L) override {
@@ -301,7 +309,6 @@ void restore_partial(ScriptConn& c) {
 // "closed".
 int start_read(lua_State* L, std::shared_ptr<Reader> reader, int timeout_idx, const char* op) {
   ScriptConn& c = usable(L, op);
-  std::shared_ptr<ScriptConn> conn = check_conn(L);
   if (reader->take(c, c.net->input(), c.net->at_eof())) {
     if (!reader->error.empty()) {
       push_framing_error(L, c, reader->error);
@@ -322,40 +329,43 @@ int start_read(lua_State* L, std::shared_ptr<Reader> reader, int timeout_idx, co
     return 2;
   }
   double timeout = op_timeout(L, timeout_idx, c);
-  Engine& engine = *c.engine;
-  int task = engine.prepare_wait(L);
-  c.net->wait_for(
-      deadline_after(timeout),
-      [conn, reader](InputBuffer& in, bool eof) { return reader->take(*conn, in, eof); },
-      [conn, reader, task, &engine](const net::Outcome& o) {
-        if (o.end != net::End::done) restore_partial(*conn);
-        engine.wake(task, [conn, reader, o](lua_State* co) {
-          switch (o.end) {
-            case net::End::done:
-              if (!reader->error.empty()) {
-                lua_pushboolean(co, 0);
-                push_framing_error(co, *conn, reader->error);
-                return 2;
-              }
-              lua_pushboolean(co, 1);
-              return 1 + reader->push(co);
-            case net::End::error:
-              lua_pushboolean(co, 0);
-              push_error(co, kNetworkError, "network",
-                         "reading from " + conn->label + " failed: " + o.error);
-              return 2;
-            default:
-              lua_pushboolean(co, 1);
-              lua_pushnil(co);
-              lua_pushstring(co, o.end == net::End::eof       ? "eof"
-                                 : o.end == net::End::timeout ? "timeout"
-                                 : o.end == net::End::woken   ? "woken"
-                                                              : "closed");
-              return 3;
-          }
-        });
-      });
+  reader->engine = c.engine;
+  reader->task = c.engine->prepare_wait(L);
+  reader->conn = check_conn(L);
+  c.net->wait_for(deadline_after(timeout), std::move(reader));
   return suspend(L);
+}
+
+void Reader::done(std::shared_ptr<net::ReadWaiter> self, const net::Outcome& o) {
+  // The reader holds its connection only while it waits.
+  std::shared_ptr<ScriptConn> c = std::move(conn);
+  if (o.end != net::End::done) restore_partial(*c);
+  engine->wake(task,
+               [c, reader = std::static_pointer_cast<Reader>(std::move(self)), o](lua_State* co) {
+                 switch (o.end) {
+                   case net::End::done:
+                     if (!reader->error.empty()) {
+                       lua_pushboolean(co, 0);
+                       push_framing_error(co, *c, reader->error);
+                       return 2;
+                     }
+                     lua_pushboolean(co, 1);
+                     return 1 + reader->push(co);
+                   case net::End::error:
+                     lua_pushboolean(co, 0);
+                     push_error(co, kNetworkError, "network",
+                                "reading from " + c->label + " failed: " + o.error);
+                     return 2;
+                   default:
+                     lua_pushboolean(co, 1);
+                     lua_pushnil(co);
+                     lua_pushstring(co, o.end == net::End::eof       ? "eof"
+                                        : o.end == net::End::timeout ? "timeout"
+                                        : o.end == net::End::woken   ? "woken"
+                                                                     : "closed");
+                     return 3;
+                 }
+               });
 }
 
 // c:read_reply([timeout]) -> reply | nil, "eof"|"timeout"|"closed"
