@@ -376,7 +376,8 @@ function M.module_not_found(name, err)
       names[#names + 1] = n
     end
   end
-  for _, n in ipairs(rawget(package, "parley_modules") or {}) do add(n) end
+  -- package.parley_modules is parley's (made when first read: src/script/modules.cpp).
+  for _, n in ipairs(package.parley_modules or {}) do add(n) end  -- luacheck: ignore 143
   for n in pairs(package.preload) do add(n) end
   for n in pairs(package.loaded) do add(n) end
   table.sort(names)

@@ -2,6 +2,8 @@
 // then the copies compiled into the binary.
 #include <sys/stat.h>
 
+#include <string_view>
+
 #include "script/embedded.hpp"
 #include "script/engine.hpp"
 #include "script/lua_util.hpp"
@@ -44,6 +46,22 @@ int search(lua_State* L) {
   return 1;
 }
 
+// package's __index: package.parley_modules, made on first use and kept in package.
+int package_index(lua_State* L) {
+  std::string_view key = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "";
+  if (key != "parley_modules") return 0;
+  lua_newtable(L);
+  lua_Integer i = 0;
+  for (const auto& file : embedded::files()) {
+    if (file.name.rfind("parley", 0) != 0) continue;
+    lua_pushlstring(L, file.name.data(), file.name.size());
+    lua_rawseti(L, -2, ++i);
+  }
+  lua_pushvalue(L, -1);
+  lua_setfield(L, 1, "parley_modules");  // package has it from now on: no __index again
+  return 1;
+}
+
 }  // namespace
 
 void install_searcher(lua_State* L) {
@@ -59,14 +77,11 @@ void install_searcher(lua_State* L) {
   lua_rawseti(L, -2, 2);
   lua_pop(L, 1);
   // package.parley_modules: the names of the modules compiled in, for "module not found".
+  // Made when first read (a metatable on package), not at every start.
   lua_newtable(L);
-  lua_Integer i = 0;
-  for (const auto& file : embedded::files()) {
-    if (file.name.rfind("parley", 0) != 0) continue;
-    lua_pushlstring(L, file.name.data(), file.name.size());
-    lua_rawseti(L, -2, ++i);
-  }
-  lua_setfield(L, -2, "parley_modules");
+  lua_pushcfunction(L, protect<package_index>);
+  lua_setfield(L, -2, "__index");
+  lua_setmetatable(L, -2);
   lua_pop(L, 1);
 }
 
