@@ -109,7 +109,10 @@ void* Engine::allocate(void* ud, void* block, std::size_t old_size, std::size_t 
   }
   if (size > had && m.limit != 0 && m.used + (size - had) > m.limit &&
       MemoryLimitScope::enforced()) {
-    std::free(adopt);  // Lua raises "not enough memory" without reading the bytes
+    // Lua collects garbage and asks once more, then copies the bytes from the block if that
+    // succeeds: the block stays alive until push_block's end (or the next push_block, or the
+    // engine's end, when Lua raises).
+    if (adopt != nullptr) m.adopt = adopt;
     m.refused = m.starved = true;
     return nullptr;
   }
