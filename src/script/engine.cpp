@@ -450,18 +450,24 @@ void Engine::release_now_if_detached(Task* t) {
 int Engine::add_canceller(std::function<void()> cancel, int owner) {
   int id = ++next_canceller_;
   if (owner < 0) owner = g_running != nullptr ? g_running->id : 0;
-  cancellers_[id] = Canceller{owner, std::move(cancel)};
-  cancellers_of_[owner].insert(id);
+  auto [head, fresh] = cancellers_of_.try_emplace(owner, id);
+  int next = fresh ? 0 : std::exchange(head->second, id);
+  if (next != 0) cancellers_[next].prev = id;
+  cancellers_[id] = Canceller{owner, std::move(cancel), 0, next};
   return id;
 }
 
 void Engine::remove_canceller(int id) {
   auto it = cancellers_.find(id);
   if (it == cancellers_.end()) return;
-  auto owned = cancellers_of_.find(it->second.owner);
-  if (owned != cancellers_of_.end()) {
-    owned->second.erase(id);
-    if (owned->second.empty()) cancellers_of_.erase(owned);
+  const Canceller& c = it->second;
+  if (c.next != 0) cancellers_[c.next].prev = c.prev;
+  if (c.prev != 0) {
+    cancellers_[c.prev].next = c.next;
+  } else if (c.next != 0) {
+    cancellers_of_[c.owner] = c.next;
+  } else {
+    cancellers_of_.erase(c.owner);
   }
   cancellers_.erase(it);
 }
@@ -540,8 +546,12 @@ void Engine::cancel(Task* task, const std::string& why) {
   std::vector<int> ids;
   for (int owner : doomed) {
     auto owned = cancellers_of_.find(owner);
-    if (owned != cancellers_of_.end())
-      ids.insert(ids.end(), owned->second.begin(), owned->second.end());
+    if (owned == cancellers_of_.end()) continue;
+    for (int id = owned->second; id != 0;) {
+      ids.push_back(id);
+      auto entry = cancellers_.find(id);
+      id = entry == cancellers_.end() ? 0 : entry->second.next;
+    }
   }
   std::sort(ids.begin(), ids.end());  // in the order they were registered
   for (int id : ids) {
