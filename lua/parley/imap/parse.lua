@@ -58,10 +58,21 @@ function Parser:quoted()
   end
 end
 
+-- The big literals of the response being parsed, when the source holds a token in their place
+-- (see joined): nil otherwise.
+local held
+
 function Parser:literal()
   local _, e, n = self.s:find("^~?{(%d+)%+?}\r\n", self.pos)
   if not e then self:fail("malformed literal") end
   n = tonumber(n)
+  if held then
+    local _, te, i = self.s:find("^\0(%d+)\0", e + 1)
+    local lit = i and held[tonumber(i)]
+    if not lit or #lit ~= n then self:fail("malformed literal") end
+    self.pos = te + 1
+    return lit
+  end
   if e + n > #self.s then self:fail("literal longer than the response") end
   self.pos = e + n + 1
   return self.s:sub(e + 1, e + n)
@@ -149,17 +160,29 @@ function Parser:all()
   end
 end
 
--- The wire form of a unit: its lines with the literals put back after their markers.
+-- From this size on, a literal is not copied into the text the parser reads (a 50 MB
+-- FETCH would be copied five times over by the matches and substrings below).
+local BIG = 64 * 1024
+
+-- The wire form of a unit: its lines with the literals put back after their markers. When a
+-- literal is big, every literal is left where it is and a token ("\0" index "\0") stands in
+-- its place: the second result is then the literals, for Parser:literal.
 local function joined(unit)
   if type(unit) == "string" then return (unit:gsub("\r?\n$", "")) end
   local lines, lits = unit.lines or { unit.text }, unit.literals or {}
   if #lines <= 1 then return lines[1] or unit.text or "" end
+  local big = false
+  for i = 1, #lines - 1 do
+    if #(lits[i] or "") >= BIG then big = true end
+  end
   local parts = {}
   for i, line in ipairs(lines) do
     parts[#parts + 1] = line
-    if i < #lines then parts[#parts + 1] = "\r\n" .. (lits[i] or "") end
+    if i < #lines then
+      parts[#parts + 1] = big and ("\r\n\0" .. i .. "\0") or ("\r\n" .. (lits[i] or ""))
+    end
   end
-  return table.concat(parts)
+  return table.concat(parts), big and lits or nil
 end
 
 --- Parses a string of IMAP values (atoms, numbers, quoted strings, literals, lists, NIL).
@@ -320,7 +343,9 @@ local function parse_untagged(r, rest)
   parse_mailbox_data(r, word, tail)
 end
 
---- Parses one response (a unit from the imap framing, or a string).
+--- Parses one response (a unit from the imap framing, or a string). A unit with a literal of
+-- 64 KB or more is parsed without copying it, and the result's raw is read from the unit when
+-- first asked for.
 -- @return a table: `tag` ("*", "+" or the tag), `text` (the first line), `raw`; tagged and
 --   status responses: `status` (OK, NO, BAD, PREAUTH, BYE), `code` ("UIDVALIDITY"...),
 --   `code_args`, `message` (the text after the code); untagged: `type` (EXISTS, FETCH, LIST,
@@ -328,14 +353,33 @@ end
 --   `caps`, `values` (anything else, parsed); continuations: `continuation` (the text)
 -- @raise exit 1 ("protocol") when the response does not parse
 function M.parse_response(unit)
-  local src = joined(unit)
+  local src, big = joined(unit)
   local tag, rest = src:match("^(%S+) ?(.*)$")
-  local r = { tag = tag or "", text = type(unit) == "table" and unit.text or src,
-              raw = type(unit) == "table" and unit.raw or src }
+  local r = { tag = tag or "", text = type(unit) == "table" and unit.text or src }
+  if big then
+    -- raw would be the whole response again: it is read from the unit when first asked for
+    -- (r.raw, pairs(r)), as on the unit itself.
+    setmetatable(r, {
+      __index = function(t, k)
+        if k ~= "raw" then return nil end
+        setmetatable(t, nil)
+        t.raw = unit.raw
+        return t.raw
+      end,
+      __pairs = function(t)
+        setmetatable(t, nil)
+        t.raw = unit.raw
+        return next, t, nil
+      end,
+    })
+  else
+    r.raw = type(unit) == "table" and unit.raw or src
+  end
   if tag == "+" then
     r.continuation = rest
     return r
   end
+  held = big
   local ok, err = pcall(function()
     if tag == "*" then
       parse_untagged(r, rest or "")
@@ -345,6 +389,7 @@ function M.parse_response(unit)
       parse_status(r, (word or ""):upper(), tail or "")
     end
   end)
+  held = nil
   if not ok then
     local why = type(err) == "table" and err.message or tostring(err)
     protocol_error("cannot parse the IMAP response \"" .. (r.text or ""):sub(1, 200) .. "\": " .. why)
