@@ -35,6 +35,8 @@ class Transcript {
   explicit Transcript(TranscriptOptions options);
 
   const TranscriptOptions& options() const { return options_; }
+  /// Writes somewhere (the transcript is on, or a tap listens): else every line is dropped.
+  bool active() const { return options_.enabled || tap_; }
   void set_options(TranscriptOptions options) { options_ = options; }
 
   /// Secrets shorter than this are masked only in the client's lines (what parley sent as a
@@ -78,7 +80,6 @@ class Transcript {
             bool client_line = false);
 
   TranscriptOptions options_;
-  bool active() const { return options_.enabled || tap_; }
 
   struct Secret {
     std::string value;

@@ -239,10 +239,13 @@ struct UnitReader final : Reader {
     framing::Status s = c.framer->next(in, *unit, error);
     if (s == framing::Status::error) c.framer->reset();
     if (s == framing::Status::unit) {
-      if (!unit->has_blocks()) {
-        c.log_received(unit->raw);
-      } else if (c.show) {
+      // A response with big literals is put together for the transcript only when it shows
+      // (-q or transcript=false: a 50 MB FETCH is not copied to be dropped); the login mask
+      // still sees its lines.
+      if (unit->has_blocks() && c.show && c.engine->transcript().active()) {
         c.log_received(unit->whole_raw());
+      } else {
+        c.log_received(unit->raw);
       }
     }
     framing_name = c.framing_name == "pop3" ? "pop3" : c.framing_name == "imap" ? "imap" : "";
