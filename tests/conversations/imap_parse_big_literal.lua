@@ -2,8 +2,8 @@
 -- use) reads a response with a literal of 64 KB or more without copying it: the FETCH item is
 -- the unit's own literal string, raw is read from the unit when first asked for, and the items
 -- are the ones a response without big literals gives (small literals beside big ones, literal
--- bytes that look like markers, NUL bytes, parsing from a string). A 4 MB literal costs the
--- state about 4 MB, not five times that.
+-- bytes that look like markers, NUL bytes, parsing from a string, a raw the script set). A 4 MB
+-- literal costs the state about 4 MB, not five times that.
 -- stdout: parse big literals ok
 local imap = require "parley.imap"
 local srv = listen { host = "127.0.0.1", port = 0, transcript = false }
@@ -15,6 +15,7 @@ local responses = {
   "* 1 FETCH (UID 7 FLAGS (\\Seen) BODY[] {" .. #big .. "}\r\n" .. big .. ")\r\n",
   "* 2 FETCH (BODY[HEADER] {5}\r\nhello BODY[TEXT] {" .. #tricky .. "}\r\n" .. tricky ..
     " UID 9)\r\n",
+  "* 2 FETCH (BODY[] {" .. #big .. "}\r\n" .. big .. ")\r\n",
   "* 3 FETCH (BODY[] {" .. #huge .. "}\r\n" .. huge .. ")\r\n",
   "a OK done\r\n",
 }
@@ -46,6 +47,12 @@ assert(table.concat(keys, " ") == "items number raw tag text type", table.concat
 assert(r2.raw == responses[2])
 assert(r2.items["BODY[HEADER]"] == "hello" and r2.items["BODY[TEXT]"] == tricky)
 assert(r2.items.UID == 9, "the item after the big literal")
+
+-- a raw the script set itself is kept by pairs
+r2 = imap.parse_response(c:read_reply())
+r2.raw = "mine"
+for _ in pairs(r2) do end
+assert(r2.raw == "mine" and getmetatable(r2) == nil, "pairs replaced the script's raw")
 
 -- the same response as a string: the literals inline, the same items
 local s2 = imap.parse_response(responses[2])

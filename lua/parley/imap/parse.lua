@@ -359,16 +359,19 @@ function M.parse_response(unit)
   if big then
     -- raw would be the whole response again: it is read from the unit when first asked for
     -- (r.raw, pairs(r)), as on the unit itself.
+    -- (unless the script has set one: then pairs keeps it, as on the unit)
+    local function materialize(t)
+      setmetatable(t, nil)
+      if rawget(t, "raw") == nil then t.raw = unit.raw end
+    end
     setmetatable(r, {
       __index = function(t, k)
         if k ~= "raw" then return nil end
-        setmetatable(t, nil)
-        t.raw = unit.raw
+        materialize(t)
         return t.raw
       end,
       __pairs = function(t)
-        setmetatable(t, nil)
-        t.raw = unit.raw
+        materialize(t)
         return next, t, nil
       end,
     })
