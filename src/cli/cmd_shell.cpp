@@ -2,8 +2,9 @@
 // (lua/parley/shell.lua); this file gives it the terminal as the module `parley.term`:
 // reading a line (libedit, with history) or a password (no echo) without blocking the engine's
 // io_context, and Ctrl-C. libedit's callback interface is driven by an Asio descriptor on stdin;
-// when stdin is not a terminal a reader thread posts its lines instead (no prompts).
-#include <editline/readline.h>
+// when stdin is not a terminal a reader thread posts its lines instead (no prompts). libedit is
+// loaded only here (cli/line_editor.hpp); a terminal without it still gets prompts and
+// passwords without echo, and the terminal's own line editing instead of libedit's.
 #include <termios.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <deque>
 #include <iostream>
@@ -23,6 +25,7 @@
 #include <thread>
 
 #include "cli/cli.hpp"
+#include "cli/line_editor.hpp"
 #include "script/lua_util.hpp"
 
 namespace parley::cli {
@@ -48,13 +51,19 @@ class Terminal {
     interactive_ = isatty(STDIN_FILENO) != 0;
     if (interactive_) {
       in_.assign(::dup(STDIN_FILENO));
-      rl_catch_signals = 0;
-      rl_instream = stdin;
-      rl_outstream = stderr;
-      using_history();
-      stifle_history(1000);
-      history_ = history_path();
-      if (!history_.empty()) read_history(history_.c_str());
+      std::string why;
+      ed_ = line_editor(why);
+      if (ed_ != nullptr) {
+        *ed_->catch_signals = 0;
+        *ed_->instream = stdin;
+        *ed_->outstream = stderr;
+        ed_->using_history();
+        ed_->stifle_history(1000);
+        history_ = history_path();
+        if (!history_.empty()) ed_->read_history(history_.c_str());
+      } else {
+        std::fprintf(stderr, "parley shell: no line editing nor history: %s\n", why.c_str());
+      }
       signals_.add(SIGINT);
       arm_signals();
     }
@@ -66,14 +75,14 @@ class Terminal {
           signals_.cancel(ignored);
           in_.cancel(ignored);
           if (line_pending_) {
-            rl_callback_handler_remove();
+            ed_->callback_handler_remove();
             line_pending_ = false;
           }
         },
         0);
   }
   ~Terminal() {
-    if (line_pending_) rl_callback_handler_remove();
+    if (line_pending_) ed_->callback_handler_remove();
     if (echo_off_) restore_echo();
     {
       std::lock_guard<std::mutex> lock(link_->mutex);
@@ -98,8 +107,10 @@ class Terminal {
       deliver_piped();
     } else if (password) {
       start_password(prompt);
-    } else {
+    } else if (ed_ != nullptr) {
       start_line(prompt);
+    } else {
+      start_plain(prompt);
     }
     return script::suspend(L);
   }
@@ -112,11 +123,11 @@ class Terminal {
   }
 
   void add_history_line(const std::string& line) {
-    if (!interactive_ || line.empty()) return;
-    ::add_history(line.c_str());
+    if (ed_ == nullptr || line.empty()) return;
+    ed_->add_history(line.c_str());
     // The whole (stifled) history, at once: nothing is lost when the session ends badly.
     // Passwords never reach it: they are read by `password`, not by readline.
-    if (!history_.empty()) write_history(history_.c_str());
+    if (!history_.empty()) ed_->write_history(history_.c_str());
   }
 
  private:
@@ -142,7 +153,7 @@ class Terminal {
   // --- interactive line: libedit's callback interface -----------------------------------
   static void on_line(char* text) {
     Terminal* self = current_;
-    rl_callback_handler_remove();
+    self->ed_->callback_handler_remove();
     self->line_pending_ = false;
     std::optional<std::string> line;
     if (text != nullptr) line = std::string(text);
@@ -154,7 +165,7 @@ class Terminal {
     current_ = this;
     prompt_ = prompt;
     line_pending_ = true;
-    rl_callback_handler_install(prompt_.c_str(), &Terminal::on_line);
+    ed_->callback_handler_install(prompt_.c_str(), &Terminal::on_line);
     wait_input();
   }
 
@@ -163,12 +174,22 @@ class Terminal {
                    [this](const boost::system::error_code& ec) {
                      if (ec) return;
                      if (line_pending_) {
-                       rl_callback_read_char();
+                       ed_->callback_read_char();
                        if (line_pending_) wait_input();
-                     } else if (echo_off_) {
-                       read_password_bytes();
+                     } else if (echo_off_ || plain_pending_) {
+                       read_typed_bytes();
                      }
                    });
+  }
+
+  // --- interactive line without libedit: the terminal's own editing, no history ------------
+  void start_plain(const std::string& prompt) {
+    prompt_ = prompt;
+    plain_pending_ = true;
+    typed_.clear();
+    std::fputs(prompt_.c_str(), stderr);
+    std::fflush(stderr);
+    wait_input();
   }
 
   // --- interactive password: echo off, bytes up to the line end -----------------------------
@@ -181,7 +202,7 @@ class Terminal {
       tcsetattr(STDIN_FILENO, TCSAFLUSH, &t);
       echo_off_ = true;
     }
-    password_.clear();
+    typed_.clear();
     std::fputs(prompt.c_str(), stderr);
     std::fflush(stderr);
     wait_input();
@@ -192,7 +213,8 @@ class Terminal {
     echo_off_ = false;
   }
 
-  void read_password_bytes() {
+  // A password, or a line without libedit: bytes up to the line end.
+  void read_typed_bytes() {
     char buf[256];
     ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
@@ -205,17 +227,18 @@ class Terminal {
         ended = true;
         break;
       }
-      if (password_.size() < 4096) password_.push_back(buf[i]);
+      if (typed_.size() < 4096) typed_.push_back(buf[i]);
     }
     if (!ended) {
       wait_input();
       return;
     }
-    restore_echo();
-    std::optional<std::string> pw;
-    if (n > 0 || !password_.empty()) pw = std::move(password_);
-    password_.clear();
-    finish(std::move(pw), "eof");
+    if (echo_off_) restore_echo();
+    plain_pending_ = false;
+    std::optional<std::string> typed;
+    if (n > 0 || !typed_.empty()) typed = std::move(typed_);
+    typed_.clear();
+    finish(std::move(typed), "eof");
   }
 
   // --- Ctrl-C ---------------------------------------------------------------------------------
@@ -225,15 +248,21 @@ class Terminal {
       interrupted_ = true;
       if (line_pending_) {
         // A fresh, empty line: the session goes on.
-        rl_callback_handler_remove();
+        ed_->callback_handler_remove();
         std::fputs("^C\n", stderr);
         std::fflush(stderr);
-        rl_callback_handler_install(prompt_.c_str(), &Terminal::on_line);
+        ed_->callback_handler_install(prompt_.c_str(), &Terminal::on_line);
+      } else if (plain_pending_) {
+        // The same; the terminal has echoed the ^C and dropped what was typed.
+        typed_.clear();
+        std::fputs("\n", stderr);
+        std::fputs(prompt_.c_str(), stderr);
+        std::fflush(stderr);
       } else if (echo_off_) {
         restore_echo();
         std::fputs("^C\n", stderr);
         std::fflush(stderr);
-        password_.clear();
+        typed_.clear();
         in_.cancel();
         finish(std::nullopt, "interrupt");
       }
@@ -277,13 +306,15 @@ class Terminal {
   boost::asio::posix::stream_descriptor in_;
   boost::asio::signal_set signals_;
   bool interactive_ = false;
-  int waiter_ = 0;  ///< the id of the task waiting for a line (task ids start at 1)
-  bool line_pending_ = false;
-  bool echo_off_ = false;
+  int waiter_ = 0;                  ///< the id of the task waiting for a line (task ids start at 1)
+  const LineEditor* ed_ = nullptr;  ///< libedit, when on a terminal and it could be loaded
+  bool line_pending_ = false;       ///< a line is being read by libedit
+  bool plain_pending_ = false;      ///< a line is being read without it
+  bool echo_off_ = false;           ///< a password is being read
   bool interrupted_ = false;
   termios saved_{};
   std::string prompt_;
-  std::string password_;
+  std::string typed_;  ///< the password, or the line without libedit, so far
   std::string history_;
   bool reader_started_ = false;
   struct Link {  // between the reader thread and this object, which may end first
