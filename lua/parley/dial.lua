@@ -15,6 +15,12 @@ function M.tls_options(opts)
   return t
 end
 
+-- Whether `opts` holds none of the TLS options.
+local function no_tls_options(opts)
+  return opts.sni == nil and opts.verify == nil and opts.ca == nil and opts.ca_pem == nil and
+    opts.cert == nil and opts.key == nil and opts.tls_min == nil and opts.tls_max == nil
+end
+
 --- The TLS options of a session, overridden by those given to its starttls.
 function M.merged_tls_options(session_opts, opts)
   local t = M.tls_options(session_opts)
@@ -41,7 +47,18 @@ end
 -- @param proto `{ name = "imap", framing = "imap", port = 143, implicit_port = 993 }`
 -- @return the connection and the TLS mode
 function M.open(opts, proto)
-  local mode = M.tls_mode(opts.tls, proto.name .. ".connect")
+  local tls = opts.tls
+  local mode = false
+  if tls ~= nil and tls ~= false then mode = M.tls_mode(tls, proto.name .. ".connect") end
+  local host, port = opts.host, opts.port
+  if not mode and proto.framing == "smtp" and opts.path == nil and opts.timeout == nil and
+     opts.transcript == nil and (host == nil or type(host) == "string") and
+     (type(port) == "number" or type(port) == "string" or port == nil) and no_tls_options(opts) then
+    -- What connect(host, port) does already (SMTP framing, the default timeout, no TLS): a
+    -- load test opens thousands of connections a second, and the bindings read a table of
+    -- options field by field.
+    return parley.connect(host or "127.0.0.1", port or proto.port), mode
+  end
   local spec = M.tls_options(opts)
   spec.host = opts.host or (not opts.path and "127.0.0.1" or nil)
   spec.path = opts.path
