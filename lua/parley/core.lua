@@ -209,7 +209,9 @@ end
 -- `expect` for each costs more than the read): reads the next reply, checks it under
 -- --strict, and tries the handlers installed with `on`.
 -- @return the reply; or the reply, "handled" and the results of the `on` handler that took
---   it; or nil, why ("timeout", "eof", ...) and the seconds waited
+--   it (packed: `table.pack`); or nil, why ("timeout", "eof", ...) and the seconds waited.
+--   Always at most three values, so that a caller takes them in locals (a vararg function to
+--   take any number costs every read a copy of its arguments).
 function M.receive(c, seconds)
   local started = clock()
   local r, why = read_reply(c, seconds)
@@ -218,7 +220,7 @@ function M.receive(c, seconds)
   local on = on_handlers[c]
   if on then
     for _, h in ipairs(on) do
-      if h.match(r) then return r, "handled", h.fn(r, c) end
+      if h.match(r) then return r, "handled", table.pack(h.fn(r, c)) end
     end
   end
   return r

@@ -153,18 +153,6 @@ function M.closed(s, what, desc)
     s.conn.peer .. " closed the connection" .. bye)
 end
 
--- The end of read: what core.receive gave.
-local function settle(s, what, timeout, desc, match, r, why, ...)
-  if r == nil then
-    if why == "timeout" then M.timed_out(s, what, desc, timeout) end
-    if why == "eof" then M.closed(s, what, desc) end
-    core.fail_read(s.conn, desc or "a reply", why, ..., timeout)
-  end
-  if why == "handled" then return ... end
-  if match == nil or match(r) then return r end
-  M.refuse(s, what, desc or "a reply", r, core.show_reply(r))
-end
-
 --- Reads one reply for `what`: any reply (handlers from `on` and --strict apply), or with
 -- `match` one it accepts. A timeout or the end of the connection fails the conversation (see
 -- `timed_out` and `closed`), and so does a reply `match` refuses (see `refuse`).
@@ -173,7 +161,15 @@ end
 -- @return the reply (the framing's unit), or the results of the `on` handler that took it
 function M.read(s, what, timeout, desc, match)
   -- core.receive, not c:expect: no alternatives and closures to build for every reply.
-  return settle(s, what, timeout, desc, match, core.receive(s.conn, timeout))
+  local r, why, more = core.receive(s.conn, timeout)
+  if why == nil and (match == nil or match(r)) then return r end  -- the usual case
+  if r == nil then
+    if why == "timeout" then M.timed_out(s, what, desc, timeout) end
+    if why == "eof" then M.closed(s, what, desc) end
+    core.fail_read(s.conn, desc or "a reply", why, more, timeout)
+  end
+  if why == "handled" then return table.unpack(more, 1, more.n) end
+  M.refuse(s, what, desc or "a reply", r, core.show_reply(r))
 end
 
 --- Fails the conversation (exit 1) because the reply to `what` is not what was wanted: the

@@ -48,6 +48,8 @@ local resolve, matches = check_mod.resolve, check_mod.matches
 local check, read_any, run = check_mod.check, check_mod.read_any, check_mod.run
 local misuse, argument = args.misuse, args.argument
 local parse_caps = reply.parse_caps
+-- The bindings' own close, not looked up through the connection's __index.
+local close = parley.conn_methods.close
 
 -- s.caps and s.caps_list, from the lines of the last EHLO, made when first read.
 local function lazy_caps(s)
@@ -58,12 +60,13 @@ local function lazy_caps(s)
   rawset(s, "caps", caps)
   rawset(s, "caps_list", list)
 end
+local new_envelope = submit.new_envelope
 Session._lazy = {
   caps = function(s) lazy_caps(s); return rawget(s, "caps") end,
   caps_list = function(s) lazy_caps(s); return rawget(s, "caps_list") end,
+  -- Made when first read: MAIL makes the session a new one anyway.
+  envelope = function(s) new_envelope(s, nil); return rawget(s, "envelope") end,
 }
-
-local new_envelope = submit.new_envelope
 for name, fn in pairs(submit.methods) do Session[name] = fn end
 
 --- xtext encoding (RFC 3461 section 4): "+", "=" and bytes outside 33-126 as +XX.
@@ -92,6 +95,21 @@ end
 ---------------------------------------------------------------------------------------------
 -- Connecting
 
+-- wrap, and connect's own (`framed`: the connection has SMTP framing already).
+local function wrap(conn, opts, framed)
+  opts = opts or {}
+  local s = setmetatable({
+    conn = conn, opts = opts, lmtp = opts.lmtp and true or false,
+    helo_name = opts.helo or M.default_helo,
+  }, meta)
+  if not framed and conn.framing ~= "smtp" then conn:set_framing("smtp") end
+  if opts.greeting ~= false then
+    conn.last_command = "GREETING"
+    s.greeting = check(s, "greeting", opts.greeting or 220, opts.timeout)
+  end
+  return s
+end
+
 --- Wraps a connection that is already open (from `connect`, `exec` or a unix socket) in an
 -- SMTP session, and reads the greeting.
 -- @param conn a connection
@@ -99,19 +117,10 @@ end
 --   it), `lmtp`, `helo`, and the TLS options used by a later `starttls`
 -- @return the session
 function M.wrap(conn, opts)
-  opts = opts or {}
-  local s = setmetatable({
-    conn = conn, opts = opts, lmtp = opts.lmtp and true or false,
-    helo_name = opts.helo or M.default_helo,
-    envelope = { rcpts = {}, accepted = {} },
-  }, meta)
-  if conn.framing ~= "smtp" then conn:set_framing("smtp") end
-  if opts.greeting ~= false then
-    conn.last_command = "GREETING"
-    s.greeting = check(s, "greeting", opts.greeting or 220, opts.timeout)
-  end
-  return s
+  return wrap(conn, opts, false)
 end
+
+local DIAL = { name = "smtp", framing = "smtp", port = 25, implicit_port = 465 }
 
 --- Connects, reads the 220 greeting and, with `tls="starttls"`, upgrades the connection.
 -- With `tls="starttls"`: EHLO, STARTTLS (exit 3 when the server does not offer it or refuses
@@ -125,8 +134,8 @@ end
 function M.connect(opts)
   opts = opts or {}
   if type(opts) ~= "table" then misuse("smtp.connect: give a table of options") end
-  local conn, mode = dial.open(opts, { name = "smtp", framing = "smtp", port = 25, implicit_port = 465 })
-  local s = M.wrap(conn, opts)
+  local conn, mode = dial.open(opts, DIAL)
+  local s = wrap(conn, opts, true)  -- dial.open asked for SMTP framing
   if mode == "starttls" then
     s:ehlo(opts.helo)
     s:starttls()
@@ -332,7 +341,7 @@ end
 -- @param opts optional `{expect=, timeout=}` (default 221)
 function Session:quit(opts)
   local r = run(self, "QUIT", 221, opts)
-  self.conn:close()
+  close(self.conn)
   return r
 end
 

@@ -110,7 +110,8 @@ end
 ---------------------------------------------------------------------------------------------
 -- The MAIL and RCPT lines
 
-local function mail_line(s, from, opts)
+local function mail_line(_, from, opts)
+  opts = opts or {}
   local what = "MAIL"
   local addr = address(from or "", what)
   local params = {}
@@ -128,6 +129,7 @@ local function mail_line(s, from, opts)
 end
 
 local function rcpt_line(to, opts)
+  opts = opts or {}
   local what = "RCPT"
   local addr = address(to, what)
   local params = {}

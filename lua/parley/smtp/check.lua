@@ -3,10 +3,16 @@
 -- and failing with the message every protocol gives (parley.session), and running a command.
 -- @module parley.smtp.check
 
+local parley = require "parley"
 local core = require "parley.core"
 local session = require "parley.session"
 
 local M = {}
+
+-- The bindings' own send: `conn:send` looks the method up through the connection's __index
+-- (a C call) on every command.
+local send = parley.conn_methods.send
+local read = session.read
 
 -- The success/failure words of `expect=` (the same in every protocol): true is the command's
 -- usual success, false any refusal (4xx or 5xx).
@@ -45,16 +51,27 @@ local function refuse(s, what, spec, r)
   session.refuse(s, what, describe(spec), r, core.show_reply(r))
 end
 
+-- The tests of the replies the commands usually want, and their descriptions, made once (a
+-- load test checks thousands of replies a second).
+local USUAL_MATCH, USUAL_DESC = {}, {}
+for _, spec in ipairs { 220, 221, 235, 250, 354, "2xx" } do
+  USUAL_MATCH[spec], USUAL_DESC[spec] = core.scalar_match(spec)
+end
+
 -- Reads one reply for `what` and checks it against `spec` (as c:expect takes it). `pre` are
 -- alternatives tried first (the AUTH continuation). A reply matching nothing fails with a
 -- message naming the command.
 local function check(s, what, spec, timeout, pre)
-  if spec == false then spec = REFUSAL end
-  local match, desc
-  if pre == nil then match, desc = core.scalar_match(spec) end
-  if match then
+  if pre == nil then
     -- The usual case (one code or class): no alternatives to build for c:expect.
-    return session.read(s, what, timeout, desc, match)
+    local match = USUAL_MATCH[spec]
+    if match then return read(s, what, timeout, USUAL_DESC[spec], match) end
+    if spec == false then spec = REFUSAL end
+    local desc
+    match, desc = core.scalar_match(spec)
+    if match then return read(s, what, timeout, desc, match) end
+  elseif spec == false then
+    spec = REFUSAL
   end
   local alts, failed = {}, nil
   for _, a in ipairs(pre or {}) do alts[#alts + 1] = a end
@@ -76,13 +93,14 @@ end
 
 -- Any reply at all (handlers installed with `on` and --strict still apply).
 local function read_any(s, timeout, what)
-  return session.read(s, what or s.conn.last_command or "reply", timeout, "a reply")
+  return read(s, what or s.conn.last_command or "reply", timeout, "a reply")
 end
 
--- Sends `line`, then checks the reply. (c:send sets c.last_command to the line's verb.)
+-- Sends `line`, then checks the reply against `opts.expect` (default: `default`). `opts` may
+-- be nil. (c:send sets c.last_command to the line's verb.)
 local function run(s, line, default, opts)
-  opts = opts or {}
-  s.conn:send(line)
+  send(s.conn, line)
+  if opts == nil then return check(s, line, default) end
   local spec = opts.expect
   if spec == nil then spec = default end
   return check(s, opts.what or line, resolve(spec, default), opts.timeout)

@@ -20,6 +20,8 @@ local misuse, address, is_ascii = args.misuse, args.address, args.is_ascii
 local message_text, mail_line, rcpt_line = args.message_text, args.mail_line, args.rcpt_line
 local run, check, read_any = check_mod.run, check_mod.check, check_mod.read_any
 local matches, refuse = check_mod.matches, check_mod.refuse
+-- The bindings' own send_raw, not looked up through the connection's __index per message.
+local send_raw = parley.conn_methods.send_raw
 
 local function queue_id(r)
   return reply.queue_id(r and r.text)
@@ -46,7 +48,6 @@ end
 --   `expect`, `timeout`
 -- @return the reply
 function Session:mail(from, opts)
-  opts = opts or {}
   local line, addr = mail_line(self, from, opts)
   new_envelope(self, addr)
   return run(self, line, "2xx", opts)
@@ -58,25 +59,29 @@ end
 --   (true: the address itself; or "rfc822;addr"), `params`, `expect`, `timeout`
 -- @return the reply
 function Session:rcpt(to, opts)
-  opts = opts or {}
   local line, addr = rcpt_line(to, opts)
   local r = run(self, line, "2xx", opts)
   note_rcpt(self, addr, r)
   return r
 end
 
--- After the message: one reply, or (LMTP) one per accepted recipient.
+-- After the message: one reply, or (LMTP) one per accepted recipient. `opts` may be nil.
 local function final_replies(s, what, opts)
   s.conn.last_command = "DATA_END"
-  local spec = opts.expect == nil and "2xx" or opts.expect
+  local spec, timeout = "2xx", nil
+  if opts ~= nil then
+    if opts.expect ~= nil then spec = opts.expect end
+    timeout = opts.timeout
+  end
   if not s.lmtp then
-    local r = check(s, what .. " (after the message)", spec, opts.timeout)
+    local label = what == "DATA" and "DATA (after the message)" or what .. " (after the message)"
+    local r = check(s, label, spec, timeout)
     if type(r) == "table" then r.queue_id = queue_id(r) end
     return r
   end
   local replies = {}
   for i, rcpt in ipairs(s.envelope.accepted) do
-    local r = check(s, what .. " (after the message, recipient " .. rcpt .. ")", spec, opts.timeout)
+    local r = check(s, what .. " (after the message, recipient " .. rcpt .. ")", spec, timeout)
     if type(r) == "table" then r.rcpt, r.queue_id = rcpt, queue_id(r) end
     replies[i] = r
   end
@@ -91,11 +96,10 @@ end
 -- @return the reply after the final dot (with `queue_id` when the server named one); in an
 --   LMTP session an array of replies, one per accepted recipient, each with `rcpt`
 function Session:data(msg, opts)
-  opts = opts or {}
   local text = message_text(self, msg, "DATA")
-  local r = run(self, "DATA", 354, { expect = opts.expect_data, timeout = opts.timeout })
+  local r = run(self, "DATA", 354, opts and { expect = opts.expect_data, timeout = opts.timeout })
   if type(r) ~= "table" or r.code ~= 354 then return r end
-  self.conn:send_raw(args.dot_stuff(text) .. ".\r\n")
+  send_raw(self.conn, args.dot_stuff(text) .. ".\r\n")
   return final_replies(self, "DATA", opts)
 end
 
@@ -244,7 +248,7 @@ function Session:send_message(t)
     res.data = chunks_of(self, text, t.chunk_size)
   else
     batch:check("DATA", batch:reply(#lines + 1), 354)
-    self.conn:send_raw(args.dot_stuff(text) .. ".\r\n")
+    send_raw(self.conn, args.dot_stuff(text) .. ".\r\n")
     res.data = final_replies(self, "DATA", { timeout = t.timeout })
   end
   res.queue_id = res.data and (res.data.queue_id or (res.data[1] and res.data[1].queue_id))
