@@ -110,7 +110,27 @@ end
 ---------------------------------------------------------------------------------------------
 -- The MAIL and RCPT lines
 
+-- The lines of plain addresses (nothing to refuse, no brackets, ASCII) sent without
+-- parameters, by address: a load test sends the same few addresses thousands of times a
+-- second, and a lookup costs less than checking and joining them again. Bounded: emptied when
+-- it holds too many.
+local plain_mail, plain_rcpt, plain_count = {}, {}, 0
+local function remember(memo, addr, line)
+  if plain_count >= 1024 then
+    plain_mail, plain_rcpt, plain_count = {}, {}, 0
+    return
+  end
+  memo[addr], plain_count = line, plain_count + 1
+end
+
 local function mail_line(_, from, opts)
+  local plain = opts == nil or (opts.size == nil and opts.body == nil and opts.smtputf8 == nil and
+    opts.ret == nil and opts.envid == nil and opts.auth == nil and opts.requiretls == nil and
+    opts.params == nil)
+  if plain then
+    local line = plain_mail[from]
+    if line then return line, from end
+  end
   opts = opts or {}
   local what = "MAIL"
   local addr = address(from or "", what)
@@ -124,11 +144,20 @@ local function mail_line(_, from, opts)
   if opts.requiretls then params[#params + 1] = "REQUIRETLS" end
   extra_params(opts.params, params, what)
   local line = "MAIL FROM:<" .. addr .. ">"
-  if #params > 0 then line = line .. " " .. table.concat(params, " ") end
+  if #params > 0 then
+    line = line .. " " .. table.concat(params, " ")
+  elseif plain and addr == from then
+    remember(plain_mail, addr, line)
+  end
   return line, addr
 end
 
 local function rcpt_line(to, opts)
+  local plain = opts == nil or (opts.notify == nil and opts.orcpt == nil and opts.params == nil)
+  if plain then
+    local line = plain_rcpt[to]
+    if line then return line, to end
+  end
   opts = opts or {}
   local what = "RCPT"
   local addr = address(to, what)
@@ -146,7 +175,11 @@ local function rcpt_line(to, opts)
   end
   extra_params(opts.params, params, what)
   local line = "RCPT TO:<" .. addr .. ">"
-  if #params > 0 then line = line .. " " .. table.concat(params, " ") end
+  if #params > 0 then
+    line = line .. " " .. table.concat(params, " ")
+  elseif plain and addr == to then
+    remember(plain_rcpt, addr, line)
+  end
   return line, addr
 end
 
