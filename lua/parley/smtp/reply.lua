@@ -47,16 +47,8 @@ local function id_like(w)
   return w ~= nil and #w >= 4 and #w <= 80 and not w:find("[^%w%.%-_]") and w:find("%d") ~= nil
 end
 
---- The queue id in the reply to the end of a message, as each common server words it:
--- Postfix "queued as 4F1xyz", Exim "id=1tAbCd-000123-Xy", OpenSMTPD and Sendmail
--- "78b784e0 Message accepted for delivery", qmail "ok 1700000000 qp 12345" (the qp number),
--- Exchange and Microsoft 365 "<MESSAGE-ID> [InternalId=...]" (the message id), Gmail
--- "OK 1700000000 a1si123.45 - gsmtp", Haraka "Message Queued (ID)", Courier "Ok. A.B.C".
--- @param text the reply text (with or without the enhanced code), or a reply
--- @return the id, or nil
-function M.queue_id(text)
-  if type(text) == "table" then text = text.text end
-  if type(text) ~= "string" then return nil end
+-- The queue id in a reply text (see queue_id).
+local function find_id(text)
   local line = text:sub(1, 4096)
   line = line:sub(1, (line:find("\n", 1, true) or (#line + 1)) - 1)
   -- Every wording below holds "ok." or one of q (queued, qp), p (gsmtp, accepted), = (id=)
@@ -96,6 +88,29 @@ function M.queue_id(text)
     return words[2]                                                       -- Courier
   end
   return nil
+end
+
+-- Reply texts that name no id, remembered: a load test against one server gets the same
+-- reply to every message (smtp-sink's "2.0.0 Ok"), and scanning it costs ~7 K instructions,
+-- a lookup ~50. Short texts only, and bounded: emptied when it holds too many.
+local no_id, no_id_count = {}, 0
+
+--- The queue id in the reply to the end of a message, as each common server words it:
+-- Postfix "queued as 4F1xyz", Exim "id=1tAbCd-000123-Xy", OpenSMTPD and Sendmail
+-- "78b784e0 Message accepted for delivery", qmail "ok 1700000000 qp 12345" (the qp number),
+-- Exchange and Microsoft 365 "<MESSAGE-ID> [InternalId=...]" (the message id), Gmail
+-- "OK 1700000000 a1si123.45 - gsmtp", Haraka "Message Queued (ID)", Courier "Ok. A.B.C".
+-- @param text the reply text (with or without the enhanced code), or a reply
+-- @return the id, or nil
+function M.queue_id(text)
+  if type(text) == "table" then text = text.text end
+  if type(text) ~= "string" or no_id[text] then return nil end
+  local id = find_id(text)
+  if id == nil and #text <= 256 then
+    if no_id_count >= 256 then no_id, no_id_count = {}, 0 end
+    no_id[text], no_id_count = true, no_id_count + 1
+  end
+  return id
 end
 
 return M
