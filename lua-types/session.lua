@@ -70,6 +70,23 @@ function session.closed(s, what, desc) end
 ---@return parley.Reply
 function session.read(s, what, timeout, desc, match) end
 
+--- What `read` does with what `core.receive` gave (`r`, `why`, `more`) when it is not simply the
+--- reply wanted: fails the conversation as `read` does (no reply, or one `match` refuses), or
+--- returns the results of the `on` handler that took the reply. For a library that reads with
+--- `core.receive` itself.
+---
+--- Returns the reply, or the results of the `on` handler that took it
+---@param s table
+---@param what string
+---@param timeout? number
+---@param desc? string
+---@param match? fun(r: parley.Reply): boolean
+---@param r? parley.Reply
+---@param why? string nil, "handled", "timeout", "eof", ...
+---@param more any the `on` handler's results (packed), or the seconds waited
+---@return parley.Reply
+function session.settle(s, what, timeout, desc, match, r, why, more) end
+
 --- Fails the conversation (exit 1) because the reply to `what` is not what was wanted: the same
 --- message shape in every protocol (command, what was expected, what came, what the code means,
 --- the peer).

@@ -153,6 +153,20 @@ function M.closed(s, what, desc)
     s.conn.peer .. " closed the connection" .. bye)
 end
 
+--- What `read` does with what core.receive gave when it is not simply the reply wanted:
+-- fails the conversation (no reply, or one `match` refuses), or returns the results of the
+-- `on` handler that took the reply. For a library that reads with core.receive itself.
+function M.settle(s, what, timeout, desc, match, r, why, more)
+  if r == nil then
+    if why == "timeout" then M.timed_out(s, what, desc, timeout) end
+    if why == "eof" then M.closed(s, what, desc) end
+    core.fail_read(s.conn, desc or "a reply", why, more, timeout)
+  end
+  if why == "handled" then return table.unpack(more, 1, more.n) end
+  if match == nil or match(r) then return r end
+  M.refuse(s, what, desc or "a reply", r, core.show_reply(r))
+end
+
 --- Reads one reply for `what`: any reply (handlers from `on` and --strict apply), or with
 -- `match` one it accepts. A timeout or the end of the connection fails the conversation (see
 -- `timed_out` and `closed`), and so does a reply `match` refuses (see `refuse`).
@@ -163,13 +177,7 @@ function M.read(s, what, timeout, desc, match)
   -- core.receive, not c:expect: no alternatives and closures to build for every reply.
   local r, why, more = core.receive(s.conn, timeout)
   if why == nil and (match == nil or match(r)) then return r end  -- the usual case
-  if r == nil then
-    if why == "timeout" then M.timed_out(s, what, desc, timeout) end
-    if why == "eof" then M.closed(s, what, desc) end
-    core.fail_read(s.conn, desc or "a reply", why, more, timeout)
-  end
-  if why == "handled" then return table.unpack(more, 1, more.n) end
-  M.refuse(s, what, desc or "a reply", r, core.show_reply(r))
+  return M.settle(s, what, timeout, desc, match, r, why, more)
 end
 
 --- Fails the conversation (exit 1) because the reply to `what` is not what was wanted: the

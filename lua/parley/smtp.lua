@@ -98,9 +98,11 @@ end
 -- wrap, and connect's own (`framed`: the connection has SMTP framing already).
 local function wrap(conn, opts, framed)
   opts = opts or {}
+  -- greeting, _caps_lines and envelope come next: named here (as nil) so that the table is
+  -- made with room for them, not grown by a rehash.
   local s = setmetatable({
     conn = conn, opts = opts, lmtp = opts.lmtp and true or false,
-    helo_name = opts.helo or M.default_helo,
+    helo_name = opts.helo or M.default_helo, greeting = nil, _caps_lines = nil, envelope = nil,
   }, meta)
   if not framed and conn.framing ~= "smtp" then conn:set_framing("smtp") end
   if opts.greeting ~= false then

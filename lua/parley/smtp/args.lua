@@ -95,13 +95,15 @@ end
 
 -- A message given as a table is built with parley.mime, the envelope filling From and To.
 local function message_text(s, msg, what)
-  if type(msg) == "table" and getmetatable(msg) == nil then
+  local kind = type(msg)
+  if kind == "string" then return normalise(msg, what) end
+  if kind == "table" and getmetatable(msg) == nil then
     local t = {}
     for k, v in pairs(msg) do t[k] = v end
     if t.from == nil and s.envelope.from and s.envelope.from ~= "" then t.from = s.envelope.from end
     if t.to == nil and #s.envelope.rcpts > 0 then t.to = s.envelope.rcpts end
     msg = mime.build(t)
-  elseif type(msg) ~= "string" then
+  else
     misuse(what .. ": the message must be a string or a table for parley.mime.build")
   end
   return normalise(msg, what)

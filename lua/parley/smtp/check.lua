@@ -12,7 +12,7 @@ local M = {}
 -- The bindings' own send: `conn:send` looks the method up through the connection's __index
 -- (a C call) on every command.
 local send = parley.conn_methods.send
-local read = session.read
+local read, receive, settle = session.read, core.receive, session.settle
 
 -- The success/failure words of `expect=` (the same in every protocol): true is the command's
 -- usual success, false any refusal (4xx or 5xx).
@@ -65,7 +65,12 @@ local function check(s, what, spec, timeout, pre)
   if pre == nil then
     -- The usual case (one code or class): no alternatives to build for c:expect.
     local match = USUAL_MATCH[spec]
-    if match then return read(s, what, timeout, USUAL_DESC[spec], match) end
+    if match then
+      -- session.read, written out: a call less for every reply
+      local r, why, more = receive(s.conn, timeout)
+      if why == nil and match(r) then return r end
+      return settle(s, what, timeout, USUAL_DESC[spec], match, r, why, more)
+    end
     if spec == false then spec = REFUSAL end
     local desc
     match, desc = core.scalar_match(spec)
