@@ -300,6 +300,7 @@ args = {}
 ---@field args table<string, string>
 ---@field options {timeout: number, strict: boolean, verbose: boolean, quiet: boolean} the run's options
 ---@field conn_methods table<string, function> the methods of every connection (`expect`, `on`, `off` once parley.core is loaded: a connection loads it when first asked for one)
+---@field conn_meta table the metatable of connections (parley.core puts its own `__index` in front)
 ---@field task_methods table<string, function> the methods of every task
 ---@field listener_methods table<string, function> the methods of every listener
 local parley = {}
@@ -311,6 +312,7 @@ parley.spawn = spawn
 parley.sleep = sleep
 parley.fail = fail
 parley.secret = secret
+parley.step = step
 
 --- Seconds since the epoch, as a float (the event loop's clock).
 ---@return number

@@ -250,34 +250,40 @@ end
 -- (a for loop takes 3 more registers) and the tail calls below (`settle` and `no_reply` run in
 -- expect's frame).
 
+-- prepare's check of an alternative that is not cached, nor a function (the cache's misses).
+local function check_alt(alt)
+  local kind = type(alt)
+  if kind == "number" or kind == "string" then
+    scalar_alternatives(alt)
+  else
+    M.matcher(alt)  -- raises: it cannot be matched on
+  end
+end
+
 -- Checks what expect was given before the wait, with the errors alternatives() raises, in the
 -- same order, without building anything. Returns the seconds a table of alternatives gives
--- (`timeout = 5`), if any.
+-- (`timeout = 5`), if any. Its calls of type() are the deepest C calls of a waiting expect:
+-- they sit above two registers only (spec, and the kind or index i), the alternative itself
+-- being fetched again rather than kept in a local.
 local function prepare(spec)
   if spec ~= nil and scalar_alts[spec] then return nil end
-  local kind = type(spec)
-  if kind == "function" then return nil end
-  if kind ~= "table" or getmetatable(spec) ~= nil then
+  local i = type(spec)
+  if i == "function" then return nil end
+  if i ~= "table" or getmetatable(spec) ~= nil then
     alternatives(spec)  -- a code, class or pattern (cached now); anything else raises
     return nil
   end
-  local i, alt = 1, spec[1]
-  while alt ~= nil do
-    if type(alt) == "table" then alt = alt[1] end
-    if scalar_alts[alt] == nil then
-      kind = type(alt)
-      if kind == "number" or kind == "string" then
-        scalar_alternatives(alt)
-      elseif kind ~= "function" then
-        M.matcher(alt)  -- raises: it cannot be matched on
-      end
+  i = 1
+  while spec[i] ~= nil do
+    if type(spec[i]) ~= "table" then
+      if scalar_alts[spec[i]] == nil and type(spec[i]) ~= "function" then check_alt(spec[i]) end
+    elseif scalar_alts[spec[i][1]] == nil and type(spec[i][1]) ~= "function" then
+      check_alt(spec[i][1])
     end
     i = i + 1
-    alt = spec[i]
   end
   if i == 1 then parley.raise(2, "script", "expect: no alternative given") end
-  local seconds = spec.timeout
-  if type(seconds) == "number" then return seconds end
+  if type(spec.timeout) == "number" then return spec.timeout end
   return nil
 end
 
@@ -345,6 +351,21 @@ function methods:expect(spec, timeout)
   local r, why = read_reply(self, seconds)  -- seconds nil: the connection's own timeout
   if r then return settle(self, spec, r, started, seconds) end
   return no_reply(self, spec, why, started, seconds)
+end
+
+-- From here on a connection finds its methods through a Lua __index, with the bindings' own
+-- (l_index in src/script/bind_conn.cpp: the fields, the script's own fields, the message for a
+-- misspelt name) behind it: a C metamethod, like any C function, wants 20 free stack slots,
+-- and Lua calls a metamethod above the whole frame of the function asking (`c:expect` in a
+-- step's function called l_index some 25 slots up its coroutine's stack, which doubled it).
+do
+  local meta = parley.conn_meta
+  local fields = meta.__index
+  meta.__index = function(c, k)
+    local m = methods[k]
+    if m ~= nil then return m end
+    return fields(c, k)
+  end
 end
 
 --- Installs a handler checked before every later `expect` on this connection (like Tcl's

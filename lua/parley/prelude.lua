@@ -1,7 +1,7 @@
---- What every script has from its first line: print (secrets masked), require (a short
--- message for a module that does not exist) and step. Loaded at every start, so kept small:
--- parley.core (expect, on, off) is loaded when a connection is first asked for one of them,
--- or by the modules that require it.
+--- What every script has from its first line: print (secrets masked) and require (a short
+-- message for a module that does not exist); `step` is C (src/script/bind_core.cpp). Loaded at
+-- every start, so kept small: parley.core (expect, on, off) is loaded when a connection is
+-- first asked for one of them, or by the modules that require it.
 -- @module parley.prelude
 
 local parley = require "parley"
@@ -38,14 +38,5 @@ local function parley_require(name)
   error(mod, 0)
 end
 rawset(_G, "require", parley_require)
-
---- step(name, fn, ...): runs `fn(...)` as a named step of the conversation and returns its
--- results. `parley load` reports each step's latency; elsewhere it just calls `fn` (see
--- parley.load, loaded on first use).
-local load_step
-function step(...)
-  if not load_step then load_step = require("parley.load").step end
-  return load_step(...)
-end
 
 return {}

@@ -69,7 +69,7 @@ std::string failure_cause(const std::string& kind, const std::string& message,
 
 //---------------------------------------------------------------------------------------------
 
-struct Runner::Impl {
+struct Runner::Impl final : script::StepHooks {
   /// A step's statistics and the histogram of its current second.
   struct StepSlot {
     const std::string* name;
@@ -192,9 +192,10 @@ struct Runner::Impl {
     return *static_cast<Impl*>(lua_touserdata(L, lua_upvalueindex(1)));
   }
   static int l_drive(lua_State* L);
-  static int l_step_begin(lua_State* L);
-  static int l_step_end(lua_State* L);
   static int l_threshold(lua_State* L);
+  // step(name, fn, ...) (src/script/bind_core.cpp) reports here.
+  int begin_step(std::string_view name) override;
+  void end_step(int token) override;
 
   Conv* conv_of(Task* t) {
     // The conversation itself, or the conversation a task it spawned belongs to.
@@ -421,10 +422,8 @@ bool Runner::Impl::install_hooks(std::string& error) {
     return false;
   }
   lua_getfield(L, -1, "_setup");
-  lua_createtable(L, 0, 4);
+  lua_createtable(L, 0, 2);
   const luaL_Reg hooks[] = {{"drive", script::protect<l_drive>},
-                            {"step_begin", script::protect<l_step_begin>},
-                            {"step_end", script::protect<l_step_end>},
                             {"threshold", script::protect<l_threshold>},
                             {nullptr, nullptr}};
   lua_pushlightuserdata(L, this);
@@ -457,38 +456,28 @@ int Runner::Impl::l_drive(lua_State* L) {
   return script::suspend(L);
 }
 
-// hooks.step_begin(name) -> token
-int Runner::Impl::l_step_begin(lua_State* L) {
-  Impl& impl = self(L);
-  size_t len = 0;
-  const char* name = script::check_string(L, 1, &len);
-  Conv* conv = impl.conv_of(Engine::running());
-  if (conv == nullptr) {
-    lua_pushinteger(L, 0);
-    return 1;
-  }
-  conv->steps.push_back({impl.step_slot({name, len}), Clock::now()});
-  lua_pushinteger(L, static_cast<lua_Integer>(conv->steps.size()));
-  return 1;
+// A step begins: its token is its depth among the conversation's open steps.
+int Runner::Impl::begin_step(std::string_view name) {
+  Conv* conv = conv_of(Engine::running());
+  if (conv == nullptr) return 0;
+  conv->steps.push_back({step_slot(name), Clock::now()});
+  return static_cast<int>(conv->steps.size());
 }
 
-// hooks.step_end(token): the step completed; its time goes into its histogram.
-int Runner::Impl::l_step_end(lua_State* L) {
-  Impl& impl = self(L);
-  lua_Integer depth = script::check_integer(L, 1);
-  Conv* conv = impl.conv_of(Engine::running());
+// The step of `token` completed; its time goes into its histogram.
+void Runner::Impl::end_step(int depth) {
+  Conv* conv = conv_of(Engine::running());
   if (conv == nullptr || depth < 1 || static_cast<std::size_t>(depth) > conv->steps.size()) {
-    return 0;
+    return;
   }
   OpenStep& s = conv->steps[static_cast<std::size_t>(depth - 1)];
   Clock::time_point now = Clock::now();
   std::uint64_t us = micros(now - s.began);
   ++s.slot.stats->ok;
   s.slot.stats->latency.record(us);
-  impl.live_at(now);  // the slot's histogram is of the current second from here on
+  live_at(now);  // the slot's histogram is of the current second from here on
   s.slot.now->record(us);
   conv->steps.resize(static_cast<std::size_t>(depth - 1));
-  return 0;
 }
 
 // hooks.threshold(expr): the script declares a threshold (load.thresholds). A malformed one
@@ -537,12 +526,14 @@ void Runner::run(Clock::time_point start, std::optional<Clock::time_point> end,
   Impl impl(*this, engine, chunk, start, end);
   impl.origin = origin.value_or(start);
   if (!impl.install_hooks(error_)) return;
+  engine.set_step_hooks(&impl);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     impl_ = &impl;
     if (stop_requested_) asio::post(engine.io(), [&impl] { impl.close_down(); });
   }
   engine.run_chunk("=parley load", "return require('parley.load')._drive()");
+  engine.set_step_hooks(nullptr);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     impl_ = nullptr;

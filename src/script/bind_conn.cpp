@@ -922,11 +922,14 @@ void open_connection_methods(lua_State* L) {
   lua_setfield(L, -2, "__name");
   lua_pop(L, 1);
 
-  // parley.conn_methods: where lua/parley/core.lua adds expect, on, ...
+  // parley.conn_methods: where lua/parley/core.lua adds expect, on, ...; parley.conn_meta:
+  // where it puts a Lua __index in front of l_index.
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
   lua_getfield(L, -1, "parley");
   lua_rawgetp(L, LUA_REGISTRYINDEX, &kMethodsKey);
   lua_setfield(L, -2, "conn_methods");
+  luaL_getmetatable(L, kConnMeta);
+  lua_setfield(L, -2, "conn_meta");
   lua_pop(L, 2);
 }
 

@@ -1,5 +1,6 @@
 // The core globals that are not about connections: spawn/join, sleep, fail, secret, args,
 // clock, and the helpers the Lua standard library uses (parley.raise, parley.where, ...).
+#include <algorithm>
 #include <boost/asio/steady_timer.hpp>
 #include <cmath>
 #include <cstring>
@@ -193,6 +194,54 @@ int l_derived(lua_State* L) {
   Engine::of(L).transcript().add_derived(std::string(s, len));
   lua_settop(L, 1);
   return 1;
+}
+
+// step(name, fn, ...): runs fn(...) as a named step of the conversation and returns its
+// results; parley load times it (Engine::step_hooks), elsewhere it just calls fn. In C, with fn
+// called where the name was: a conversation waiting inside a step is then as deep in its
+// coroutine's stack as one waiting inside a plain function call, where a Lua step (its frame,
+// its varargs and their copy) put the wait 7 slots deeper, and a wait from deeper than ~20
+// slots doubles the coroutine's stack (+0.7 KB per idle conversation; see parley.core's
+// expect). Not a binding through protect<>: it calls the script's function, which may raise
+// or wait across it (lua_callk, step_done); its C++ parts run in run_binding or catch all.
+int step_begin(lua_State* L) {
+  if (lua_type(L, 1) != LUA_TSTRING) {
+    raise(L, kScriptError, "script", "step: the first argument is the step's name (a string)");
+  }
+  if (lua_type(L, 2) != LUA_TFUNCTION) {
+    raise(L, kScriptError, "script", "step: the second argument is the function to time");
+  }
+  StepHooks* hooks = static_cast<Engine*>(lua_touserdata(L, lua_upvalueindex(1)))->step_hooks();
+  if (hooks == nullptr) return 0;
+  std::size_t len = 0;
+  const char* name = lua_tolstring(L, 1, &len);
+  return std::max(0, hooks->begin_step({name, len}));  // the token, as run_binding's result
+}
+
+int step_done(lua_State* L, int /*status*/, lua_KContext token) {
+  if (token > 0) {
+    StepHooks* hooks = static_cast<Engine*>(lua_touserdata(L, lua_upvalueindex(1)))->step_hooks();
+    bool failed = false;
+    try {
+      if (hooks != nullptr) hooks->end_step(static_cast<int>(token));
+    } catch (...) {
+      failed = true;
+    }
+    if (failed) {
+      lua_settop(L, 0);  // room for the error (the results may have filled the frame)
+      push_error(L, kScriptError, "script", "step: cannot record the step's time");
+      return lua_error(L);
+    }
+  }
+  return lua_gettop(L);
+}
+
+int l_step(lua_State* L) {
+  int token = run_binding(L, step_begin);
+  if (token < 0) return lua_error(L);
+  lua_remove(L, 1);
+  lua_callk(L, lua_gettop(L) - 1, LUA_MULTRET, token, step_done);
+  return step_done(L, LUA_OK, token);
 }
 
 int l_clock(lua_State* L) {
@@ -393,10 +442,15 @@ void open_core(lua_State* L) {
   lua_setfield(L, -2, "options");
   lua_rawgetp(L, LUA_REGISTRYINDEX, &kTaskMethodsKey);
   lua_setfield(L, -2, "task_methods");
+  lua_pushlightuserdata(L, &engine);
+  lua_pushcclosure(L, l_step, 1);
+  lua_setfield(L, -2, "step");
   for (const luaL_Reg* r = globals; r->name != nullptr; ++r) {
     lua_getfield(L, -1, r->name);
     lua_setglobal(L, r->name);
   }
+  lua_getfield(L, -1, "step");
+  lua_setglobal(L, "step");
   lua_getfield(L, -1, "args");
   lua_setglobal(L, "args");
   lua_setfield(L, -2, "parley");

@@ -64,6 +64,18 @@ struct Task {
   std::vector<int> captured_conns;
 };
 
+/// What `step(name, fn, ...)` reports to (parley load's runner, Engine::set_step_hooks);
+/// without hooks a step just calls its function.
+class StepHooks {
+ public:
+  virtual ~StepHooks() = default;
+  /// Step `name` of the running conversation begins: a token for end(), 0 when it is not
+  /// timed (not inside a conversation of the load).
+  virtual int begin_step(std::string_view name) = 0;
+  /// The step of `token` returned.
+  virtual void end_step(int token) = 0;
+};
+
 class Engine {
  public:
   explicit Engine(EngineOptions options);
@@ -127,6 +139,9 @@ class Engine {
   void detach(int id);
 
   int next_connection_id() { return ++connections_; }
+
+  void set_step_hooks(StepHooks* hooks) { step_hooks_ = hooks; }
+  StepHooks* step_hooks() const { return step_hooks_; }
 
   /// Keeps the transcript lines of every connection (bounded), so that a task's transcript can
   /// be shown in a report even when it was not printed.
@@ -230,6 +245,7 @@ class Engine {
   std::unordered_map<int, Canceller> cancellers_;
   std::unordered_map<int, int> cancellers_of_;  ///< owner task id -> its newest canceller
   std::unordered_set<std::string> library_sources_;
+  StepHooks* step_hooks_ = nullptr;
   int next_task_ = 0;
   int next_canceller_ = 0;
   int connections_ = 0;
