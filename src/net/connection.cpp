@@ -12,10 +12,115 @@ constexpr std::size_t kReadMax = 256 * 1024;
 constexpr auto kTlsShutdownLimit = std::chrono::seconds(2);
 }  // namespace
 
+//---------------------------------------------------------------------------------------------
+// Deadlines
+
+asio::execution_context::id Deadlines::id;
+
+Deadlines::Deadlines(asio::io_context& io) : asio::execution_context::service(io), timer_(io) {}
+
+// The io_context is going away: its handlers are destroyed (and with them connections) after
+// this, and this before them; the connections still in the heap forget their place.
+void Deadlines::shutdown() {
+  for (Connection* c : heap_) c->heap_index_ = Connection::kNoDeadline;
+  heap_.clear();
+}
+
+bool Deadlines::before(std::size_t a, std::size_t b) const {
+  return heap_[a]->deadline_ < heap_[b]->deadline_;
+}
+
+void Deadlines::place(std::size_t i, Connection* c) {
+  heap_[i] = c;
+  c->heap_index_ = static_cast<std::uint32_t>(i);
+}
+
+void Deadlines::sift_up(std::size_t i) {
+  Connection* c = heap_[i];
+  while (i > 0) {
+    std::size_t parent = (i - 1) / 2;
+    if (!(c->deadline_ < heap_[parent]->deadline_)) break;
+    place(i, heap_[parent]);
+    i = parent;
+  }
+  place(i, c);
+}
+
+void Deadlines::sift_down(std::size_t i) {
+  Connection* c = heap_[i];
+  std::size_t n = heap_.size();
+  for (;;) {
+    std::size_t child = 2 * i + 1;
+    if (child >= n) break;
+    if (child + 1 < n && before(child + 1, child)) ++child;
+    if (!(heap_[child]->deadline_ < c->deadline_)) break;
+    place(i, heap_[child]);
+    i = child;
+  }
+  place(i, c);
+}
+
+void Deadlines::add(Connection& c, Clock::time_point when) {
+  if (c.heap_index_ != Connection::kNoDeadline) remove(c);
+  c.deadline_ = when;
+  heap_.push_back(&c);
+  sift_up(heap_.size() - 1);
+  if (when < armed_for_) arm();
+}
+
+void Deadlines::remove(Connection& c) {
+  std::size_t i = c.heap_index_;
+  if (i == Connection::kNoDeadline) return;
+  c.heap_index_ = Connection::kNoDeadline;
+  Connection* last = heap_.back();
+  heap_.pop_back();
+  if (heap_.empty() && armed_for_ != Clock::time_point::max()) {
+    // Nothing left to time: a pending wait would keep io_context::run() from returning.
+    armed_for_ = Clock::time_point::max();
+    ++generation_;
+    timer_.cancel();
+  }
+  if (last == &c) return;
+  place(i, last);
+  if (i > 0 && last->deadline_ < heap_[(i - 1) / 2]->deadline_) {
+    sift_up(i);
+  } else {
+    sift_down(i);
+  }
+}
+
+// Waits for the earliest deadline (the timer's earlier wait, if any, ends as cancelled).
+void Deadlines::arm() {
+  if (heap_.empty()) return;
+  armed_for_ = heap_.front()->deadline_;
+  timer_.expires_at(armed_for_);
+  timer_.async_wait([this, generation = ++generation_](const error_code& ec) {
+    if (!ec) fire(generation);
+  });
+}
+
+void Deadlines::fire(std::uint64_t generation) {
+  if (generation != generation_) return;  // a later arm() waits instead
+  armed_for_ = Clock::time_point::max();
+  Clock::time_point now = Clock::now();
+  while (!heap_.empty() && heap_.front()->deadline_ <= now) {
+    Connection* c = heap_.front();
+    remove(*c);
+    c->expire();  // cancels the transport's operations: their handlers run later
+  }
+  arm();
+}
+
+//---------------------------------------------------------------------------------------------
+// Connection
+
 Connection::Connection(asio::io_context& io, std::unique_ptr<Transport> transport, std::string peer)
-    : transport_(std::move(transport)), timer_(io), peer_(std::move(peer)) {}
+    : transport_(std::move(transport)),
+      deadlines_(asio::use_service<Deadlines>(io)),
+      peer_(std::move(peer)) {}
 
 Connection::~Connection() {
+  deadlines_.remove(*this);
   if (!closed_) transport_->close();
 }
 
@@ -23,26 +128,30 @@ void Connection::begin(Clock::time_point deadline) {
   busy_ = true;
   timed_out_ = false;
   woken_ = false;
-  unsigned generation = ++generation_;
-  timer_.expires_at(deadline);
-  timer_.async_wait([self = shared_from_this(), generation](const error_code& ec) {
-    if (ec || generation != self->generation_ || !self->busy_) return;
-    self->timed_out_ = true;
-    self->transport_->cancel();
-  });
+  deadlines_.add(*this, deadline);
+}
+
+void Connection::expire() {
+  if (closing_) {
+    transport_->close();
+    return;
+  }
+  if (!busy_) return;
+  timed_out_ = true;
+  transport_->cancel();
 }
 
 void Connection::finish(Done& done, Outcome outcome) {
   busy_ = false;
   reading_ = false;
-  timer_.cancel();
+  deadlines_.remove(*this);
   done(outcome);
 }
 
 void Connection::finish(std::shared_ptr<ReadWaiter> waiter, const Outcome& outcome) {
   busy_ = false;
   reading_ = false;
-  timer_.cancel();
+  deadlines_.remove(*this);
   ReadWaiter& w = *waiter;
   w.done(std::move(waiter), outcome);
 }
@@ -186,14 +295,13 @@ void Connection::close(bool reset) {
     transport_->close();
     return;
   }
-  // close_notify, bounded: a peer that never answers it must not hold the process.
-  auto self = shared_from_this();
-  timer_.expires_after(kTlsShutdownLimit);
-  timer_.async_wait([self](const error_code& ec) {
-    if (!ec) self->transport_->close();
-  });
-  transport_->tls_shutdown([self](const error_code&) {
-    self->timer_.cancel();
+  // close_notify, bounded: a peer that never answers it must not hold the process (the
+  // deadline closes the socket, which ends the shutdown; the shutdown's handler keeps the
+  // connection alive until then).
+  closing_ = true;
+  deadlines_.add(*this, Clock::now() + kTlsShutdownLimit);
+  transport_->tls_shutdown([self = shared_from_this()](const error_code&) {
+    self->deadlines_.remove(*self);
     self->transport_->close();
   });
 }

@@ -2,11 +2,14 @@
 // time bounded by a deadline. Knows nothing of Lua; completion handlers report an Outcome.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "framing/framing.hpp"
 #include "net/transport.hpp"
@@ -33,6 +36,42 @@ class ReadWaiter {
   virtual bool extract(framing::InputBuffer& in, bool eof) = 0;
   /// The read ended; `self` is this waiter (for what must outlive the call).
   virtual void done(std::shared_ptr<ReadWaiter> self, const Outcome& outcome) = 0;
+};
+
+class Connection;
+
+/// The deadlines of an io_context's connections: a heap of the connections with an operation
+/// in progress (or a TLS close under way), by deadline, and one timer for the earliest. A
+/// connection takes no timer of its own (an asio::steady_timer and the wait it arms for every
+/// read and write: ~230 bytes per waiting connection, an allocation and a cancellation per
+/// operation), only its place in the heap. The timer is re-armed only when a deadline earlier
+/// than the one it waits for comes (deadlines are mostly "now + the same timeout": later than
+/// all before them); a connection whose operation ended just leaves the heap, and the timer,
+/// when it fires early, waits again for the earliest still there. It is cancelled when the
+/// heap empties: a pending wait is work that keeps io_context::run() from returning.
+/// An asio service: one per io_context (asio::use_service), gone with it.
+class Deadlines final : public asio::execution_context::service {
+ public:
+  using key_type = Deadlines;
+  static asio::execution_context::id id;
+
+  explicit Deadlines(asio::io_context& io);
+  void add(Connection& c, Clock::time_point when);
+  void remove(Connection& c);
+
+ private:
+  void shutdown() override;
+  void arm();
+  void fire(std::uint64_t generation);
+  void sift_up(std::size_t i);
+  void sift_down(std::size_t i);
+  void place(std::size_t i, Connection* c);
+  bool before(std::size_t a, std::size_t b) const;
+
+  std::vector<Connection*> heap_;
+  asio::steady_timer timer_;
+  Clock::time_point armed_for_ = Clock::time_point::max();  ///< max: no wait pending
+  std::uint64_t generation_ = 0;  ///< of the pending wait: an older one's handler does nothing
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -78,7 +117,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const std::string& recent() const { return recent_; }
 
  private:
+  friend class Deadlines;
+  static constexpr std::uint32_t kNoDeadline = UINT32_MAX;
+
   void begin(Clock::time_point deadline);
+  /// The deadline passed (Deadlines): the operation ends with End::timeout, or the TLS close
+  /// waited long enough.
+  void expire();
   void finish(Done& done, Outcome outcome);
   void finish(std::shared_ptr<ReadWaiter> waiter, const Outcome& outcome);
   void read_more(std::shared_ptr<ReadWaiter> waiter);
@@ -87,13 +132,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Outcome failure(const error_code& ec) const;
 
   std::unique_ptr<Transport> transport_;
-  asio::steady_timer timer_;
+  Deadlines& deadlines_;
+  Clock::time_point deadline_;
+  std::uint32_t heap_index_ = kNoDeadline;  ///< in deadlines_, or kNoDeadline
   framing::InputBuffer input_;
   std::string peer_;
   std::string recent_;
-  std::size_t read_size_ = 1024;
-  unsigned generation_ = 0;
+  std::uint32_t read_size_ = 1024;
   bool busy_ = false;
+  bool closing_ = false;  ///< a TLS close is under way: its deadline closes the socket
   bool timed_out_ = false;
   bool closed_ = false;
   bool eof_ = false;
