@@ -290,6 +290,7 @@ struct Runner::Impl final : script::StepHooks {
     Task* t = engine.spawn(L, 1);
     t->joined = true;  // its failure is counted here, not reported as unjoined
     t->reported = true;
+    t->results_unused = true;
     ++launched;
     ++running;
     ++series_at(second_of(when)).started;

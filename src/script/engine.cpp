@@ -316,19 +316,9 @@ Task* Engine::find_task(int id) {
   return it == tasks_.end() ? nullptr : it->second.get();
 }
 
-void Engine::wake(int id, std::function<int(lua_State*)> push) {
-  Task* t = find_task(id);
-  if (stopping_ || t == nullptr || t->finished) return;
-  if (t->running) {
-    // Completed before the task yielded: resume once it has.
-    boost::asio::post(io_,
-                      [this, id, push = std::move(push)]() mutable { wake(id, std::move(push)); });
-    return;
-  }
-  t->waiting = false;
-  luaL_checkstack(t->co, 8, "wake");
-  int n = push(t->co);
-  resume(t, n);
+void Engine::wake_later(int id, std::function<int(lua_State*)> push) {
+  boost::asio::post(io_,
+                    [this, id, push = std::move(push)]() mutable { wake(id, std::move(push)); });
 }
 
 void Engine::resume(Task* t, int nargs) {
@@ -362,7 +352,9 @@ void Engine::resume(Task* t, int nargs) {
 void Engine::finish(Task* t, int status, int nresults) {
   lua_State* co = t->co;
   t->finished = true;
-  if (status == LUA_OK) {
+  if (status == LUA_OK && t->results_unused) {
+    lua_pop(co, nresults);
+  } else if (status == LUA_OK) {
     lua_createtable(co, nresults, 1);
     lua_pushinteger(co, nresults);
     lua_setfield(co, -2, "n");
@@ -401,7 +393,7 @@ void Engine::finish(Task* t, int status, int nresults) {
       t->exit = kScriptError;
     }
   }
-  t->result_ref = luaL_ref(L_, LUA_REGISTRYINDEX);
+  if (status != LUA_OK || !t->results_unused) t->result_ref = luaL_ref(L_, LUA_REGISTRYINDEX);
   // The thread may live on (a script kept coroutine.running()): it is no task any more.
   task_slot(co) = nullptr;
   luaL_unref(L_, LUA_REGISTRYINDEX, t->thread_ref);

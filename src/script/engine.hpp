@@ -53,6 +53,9 @@ struct Task {
   bool reported = false;
   bool detached = false;   ///< its handle was collected: nobody can join it any more
   bool cancelled = false;  ///< ended by cancel(): completions may still be on their way
+  /// Nobody reads what it returns (parley load's conversations): finish() keeps no table of
+  /// results (an error object is kept all the same).
+  bool results_unused = false;
   int exit = 0;
   Clock::time_point resumed_at;
   std::vector<std::function<void()>> on_finish;  ///< joiners
@@ -108,8 +111,19 @@ class Engine {
   /// may be cancelled and forgotten before they run.
   int prepare_wait(lua_State* L);
   /// Resumes waiting task `id` with the values `push` leaves on its stack (returns their
-  /// count). Nothing happens when the task has ended or is forgotten.
-  void wake(int id, std::function<int(lua_State*)> push);
+  /// count). Nothing happens when the task has ended or is forgotten. `push` is called here
+  /// and now, as it is (a std::function of the captures of a read's completion was an
+  /// allocation per reply), unless the task has not yielded yet: then it is kept for later.
+  template <typename Push>
+  void wake(int id, Push&& push) {
+    Task* t = find_task(id);
+    if (stopping_ || t == nullptr || t->finished) return;
+    if (t->running) return wake_later(id, std::function<int(lua_State*)>(std::forward<Push>(push)));
+    t->waiting = false;
+    luaL_checkstack(t->co, 8, "wake");
+    int n = push(t->co);
+    resume(t, n);
+  }
   /// Starts a new task running the function on top of `L`'s stack with `nargs` arguments
   /// below... (pops them). Returns the task.
   Task* spawn(lua_State* L, int nargs);
@@ -167,6 +181,8 @@ class Engine {
  private:
   void open_libraries();
   void resume(Task* task, int nargs);
+  /// wake() of a task that completed an operation before it yielded: once it has.
+  void wake_later(int id, std::function<int(lua_State*)> push);
   void finish(Task* task, int status, int nresults);
   static void* allocate(void* ud, void* block, std::size_t old_size, std::size_t size);
   int run_main(int load_status);
@@ -227,7 +243,10 @@ class Engine {
  private:
   Memory memory_;
   LoopGuard guard_{options_.timeout};
-  boost::asio::io_context io_{1};  ///< run by one thread: the scheduler skips waking others
+  /// Run by one thread, the only one that touches its sockets: the scheduler skips waking
+  /// others, and the reactor locks no socket for an operation (two mutexes a read or a write).
+  /// Other threads may still post to it (parley load's controls).
+  boost::asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   report::Transcript transcript_;
   lua_State* L_ = nullptr;
   std::map<int, std::unique_ptr<Task>> tasks_;
