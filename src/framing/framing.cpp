@@ -314,6 +314,40 @@ class SmtpFramer final : public Framer {
   explicit SmtpFramer(const Limits& limits) : limits_(limits) {}
 
   Status next(InputBuffer& in, Unit& out, std::string& error) override {
+    Status s = step(in, error);
+    if (s == Status::unit) {
+      out = std::move(*pending_);
+      reset();
+    }
+    return s;
+  }
+
+  Status next_unit(InputBuffer& in, std::unique_ptr<Unit>& out, std::string& error) override {
+    Status s = step(in, error);
+    if (s == Status::unit) {
+      out = std::move(pending_);
+      reset();
+    }
+    return s;
+  }
+
+  std::string take_partial() override {
+    std::string raw = pending_ ? std::move(pending_->raw) : std::string();
+    reset();
+    return raw;
+  }
+
+  void reset() override {
+    pending_.reset();
+    in_reply_ = false;
+    noted_ = 0;
+  }
+
+ private:
+  enum Note : unsigned { kBareLf = 1, kUncoded = 2, kCodesDiffer = 4 };
+
+  // Frames what `in` holds; on Status::unit the reply is whole in pending_.
+  Status step(InputBuffer& in, std::string& error) {
     error.clear();
     for (;;) {
       std::string_view v = in.view();
@@ -338,7 +372,7 @@ class SmtpFramer final : public Framer {
       if (bare_lf) note(kBareLf, "line ended in a bare LF, not CRLF");
       auto parsed = parse_smtp_line(*line);
       if (!in_reply_) {
-        if (!parsed) return finish_uncoded(std::move(*line), out);
+        if (!parsed) return finish_uncoded(std::move(*line));
         in_reply_ = true;
         pending.code = parsed->code;
         pending.enhanced = std::string(parse_enhanced(parsed->text));
@@ -363,24 +397,9 @@ class SmtpFramer final : public Framer {
                                " and " + std::to_string(parsed->code) + ")");
       }
       pending.lines.emplace_back(parsed->text);
-      if (!parsed->more) return finish(out);
+      if (!parsed->more) return finish();
     }
   }
-
-  std::string take_partial() override {
-    std::string raw = pending_ ? std::move(pending_->raw) : std::string();
-    reset();
-    return raw;
-  }
-
-  void reset() override {
-    pending_.reset();
-    in_reply_ = false;
-    noted_ = 0;
-  }
-
- private:
-  enum Note : unsigned { kBareLf = 1, kUncoded = 2, kCodesDiffer = 4 };
 
   // Each kind is noted once per reply (the first occurrence): a reply of many odd lines must not
   // grow the notes, or the time spent on them, with its size.
@@ -390,25 +409,25 @@ class SmtpFramer final : public Framer {
     unit().violations.push_back(std::move(what));
   }
 
-  Status finish_uncoded(std::string line, Unit& out) {
+  Status finish_uncoded(std::string line) {
     Unit& pending = unit();
     pending.text = line;
     pending.lines.push_back(std::move(line));
-    out = std::move(pending);
-    reset();
     return Status::unit;
   }
 
-  Status finish(Unit& out) {
+  Status finish() {
     Unit& pending = unit();
+    if (pending.lines.size() == 1) {
+      pending.text = pending.lines[0];
+      return Status::unit;
+    }
     std::string text;
     for (std::size_t i = 0; i < pending.lines.size(); ++i) {
       if (i > 0) text += '\n';
       text += pending.lines[i];
     }
     pending.text = std::move(text);
-    out = std::move(pending);
-    reset();
     return Status::unit;
   }
 

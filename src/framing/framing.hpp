@@ -147,6 +147,12 @@ class Framer {
   /// Tries to take one unit from the front of `in`. On Status::error `error` says what is
   /// wrong; the framer should then be reset() before it is used again.
   virtual Status next(InputBuffer& in, Unit& out, std::string& error) = 0;
+  /// As next(), into `*out` (made when null); a framer that builds its unit on the heap may
+  /// hand that over instead (no copy of the unit, no second allocation).
+  virtual Status next_unit(InputBuffer& in, std::unique_ptr<Unit>& out, std::string& error) {
+    if (!out) out = std::make_unique<Unit>();
+    return next(in, *out, error);
+  }
   /// Forgets any partly framed unit (the bytes stay in the buffer).
   virtual void reset() = 0;
   /// POP3: the next +OK response is followed by a dot-terminated block (LIST, RETR, ...).

@@ -3,6 +3,8 @@
 // first use: see load_core_methods).
 #include <boost/asio/ssl/context.hpp>
 #include <cmath>
+#include <cstring>
+#include <utility>
 
 #include "script/conn.hpp"
 #include "script/engine.hpp"
@@ -17,13 +19,22 @@ const char kMethodsKey = 'M';
 
 using framing::InputBuffer;
 
+// Known by its size and mark (ConnUserdata), without its metatable: ~50 instructions instead
+// of ~150, and every method of every command checks its connection.
 std::shared_ptr<ScriptConn>& check_conn(lua_State* L, int idx = 1) {
-  return *static_cast<std::shared_ptr<ScriptConn>*>(check_udata(L, idx, kConnMeta));
+  void* p = lua_touserdata(L, idx);
+  // (lua_rawlen is 0 for a light userdata; the size is checked before the mark is read)
+  if (p != nullptr && lua_rawlen(L, idx) == sizeof(ConnUserdata) &&
+      static_cast<ConnUserdata*>(p)->mark == &kConnMark) {
+    return static_cast<ConnUserdata*>(p)->conn;
+  }
+  return static_cast<ConnUserdata*>(check_udata(L, idx, kConnMeta))->conn;
 }
 
 // A usable connection: open and with no other operation pending.
-ScriptConn& usable(lua_State* L, const char* op) {
-  ScriptConn& c = *check_conn(L);
+std::shared_ptr<ScriptConn>& usable_conn(lua_State* L, const char* op) {
+  std::shared_ptr<ScriptConn>& conn = check_conn(L);
+  ScriptConn& c = *conn;
   if (c.net->closed()) {
     raise(
         L, kScriptError, "script",
@@ -34,7 +45,11 @@ ScriptConn& usable(lua_State* L, const char* op) {
           std::string(op) + ": connection " + std::to_string(c.id) +
               " is busy: another conversation is waiting on it (one waiter per connection)");
   }
-  return c;
+  return conn;
+}
+
+ScriptConn& usable(lua_State* L, const char* op) {
+  return *usable_conn(L, op);
 }
 
 double op_timeout(lua_State* L, int idx, const ScriptConn& c) {
@@ -166,21 +181,31 @@ void push_unit(lua_State* L, framing::Unit& u, std::string_view framing_name) {
     }
   }
   lua_pushlstring(L, u.text.data(), u.text.size());
-  lua_setfield(L, -2, "text");
+  lua_pushvalue(L, -1);
+  lua_setfield(L, reply, "text");  // (and kept below it: the line of a one-line reply)
   bool blocks = u.has_blocks();
   if (!blocks) {
     lua_pushlstring(L, u.raw.data(), u.raw.size());
-    lua_setfield(L, -2, "raw");
+    lua_setfield(L, reply, "raw");
   }
-  auto push_list = [L](const std::vector<std::string>& list, const char* name) {
+  auto push_list = [L, reply](const std::vector<std::string>& list, const char* name) {
     lua_createtable(L, static_cast<int>(list.size()), 0);
     for (std::size_t i = 0; i < list.size(); ++i) {
       lua_pushlstring(L, list[i].data(), list[i].size());
       lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
     }
-    lua_setfield(L, -2, name);
+    lua_setfield(L, reply, name);
   };
-  push_list(u.lines, "lines");
+  if (u.lines.size() == 1 && u.lines[0] == u.text) {
+    // Most replies are one line, whose text it is: the same string, not made again.
+    lua_createtable(L, 1, 0);
+    lua_rotate(L, -2, 1);
+    lua_rawseti(L, -2, 1);
+    lua_setfield(L, reply, "lines");
+  } else {
+    lua_pop(L, 1);
+    push_list(u.lines, "lines");
+  }
   if (!u.literals.empty()) {
     push_list(u.literals, "literals");
   } else if (!u.literal_spans.empty()) {
@@ -229,14 +254,11 @@ struct UnitReader final : Reader {
   std::unique_ptr<framing::Unit> unit;
   const char* framing_name = "";  // "pop3", "imap" or another: what push_unit tells apart
   bool take(ScriptConn& c, InputBuffer& in, bool eof) override {
-    if (!unit) {
-      if (in.empty() && !eof) return false;
-      unit = std::make_unique<framing::Unit>();
-    }
+    if (!unit && in.empty() && !eof) return false;
     // push_unit takes literals from raw, and big ones as the blocks they were received in
     c.framer->literals_in_blocks(c.engine->string_head());
     c.framer->literals_as_spans(true);
-    framing::Status s = c.framer->next(in, *unit, error);
+    framing::Status s = c.framer->next_unit(in, unit, error);
     if (s == framing::Status::error) c.framer->reset();
     if (s == framing::Status::unit) {
       // A response with big literals is put together for the transcript only when it shows
@@ -311,7 +333,8 @@ void restore_partial(ScriptConn& c) {
 // waiting (returns suspend(L)). Results: the reader's values, or nil and "eof" / "timeout" /
 // "closed".
 int start_read(lua_State* L, std::shared_ptr<Reader> reader, int timeout_idx, const char* op) {
-  ScriptConn& c = usable(L, op);
+  std::shared_ptr<ScriptConn>& conn = usable_conn(L, op);
+  ScriptConn& c = *conn;
   if (reader->take(c, c.net->input(), c.net->at_eof())) {
     if (!reader->error.empty()) {
       push_framing_error(L, c, reader->error);
@@ -334,7 +357,7 @@ int start_read(lua_State* L, std::shared_ptr<Reader> reader, int timeout_idx, co
   double timeout = op_timeout(L, timeout_idx, c);
   reader->engine = c.engine;
   reader->task = c.engine->prepare_wait(L);
-  reader->conn = check_conn(L);
+  reader->conn = conn;
   c.net->wait_for(deadline_after(timeout), std::move(reader));
   return suspend(L);
 }
@@ -371,9 +394,62 @@ void Reader::done(std::shared_ptr<net::ReadWaiter> self, const net::Outcome& o) 
                });
 }
 
+// An allocator that keeps the blocks it is given back (up to kKeep, on this thread) for the
+// next allocation of the same size: a reply's reader is made and dropped for every reply, and
+// malloc and free cost ~150 instructions where this costs ~10.
+template <typename T>
+struct Recycled {
+  using value_type = T;
+  static constexpr std::size_t kKeep = 64;
+  Recycled() = default;
+  template <typename U>
+  Recycled(const Recycled<U>&) {}  // NOLINT(google-explicit-constructor): rebinding
+  T* allocate(std::size_t n) {
+    Pool& pool = pool_of();
+    if (n == 1 && pool.head != nullptr) {
+      void* block = pool.head;
+      pool.head = *static_cast<void**>(block);
+      --pool.kept;
+      return static_cast<T*>(block);
+    }
+    return static_cast<T*>(::operator new(n * sizeof(T)));
+  }
+  void deallocate(T* p, std::size_t n) {
+    Pool& pool = pool_of();
+    if (n == 1 && pool.kept < kKeep) {
+      *reinterpret_cast<void**>(p) = pool.head;
+      pool.head = p;
+      ++pool.kept;
+      return;
+    }
+    ::operator delete(p);
+  }
+  template <typename U>
+  bool operator==(const Recycled<U>&) const {
+    return true;
+  }
+
+ private:
+  static_assert(sizeof(T) >= sizeof(void*));
+  struct Pool {
+    void* head = nullptr;
+    std::size_t kept = 0;
+    Pool() = default;
+    Pool(const Pool&) = delete;
+    Pool& operator=(const Pool&) = delete;
+    ~Pool() {
+      while (head != nullptr) ::operator delete(std::exchange(head, *static_cast<void**>(head)));
+    }
+  };
+  static Pool& pool_of() {
+    thread_local Pool pool;
+    return pool;
+  }
+};
+
 // c:read_reply([timeout]) -> reply | nil, "eof"|"timeout"|"closed"
 int l_read_reply(lua_State* L) {
-  return start_read(L, std::make_shared<UnitReader>(), 2, "read_reply");
+  return start_read(L, std::allocate_shared<UnitReader>(Recycled<UnitReader>()), 2, "read_reply");
 }
 
 // c:read_line([timeout]) -> line without its line end | nil, why
@@ -395,8 +471,8 @@ int l_read(lua_State* L) {
 
 // Writes `data`: at once when the socket takes it all (returns the results), else starts an
 // asynchronous write of the rest (returns suspend(L)).
-int start_write(lua_State* L, std::string data, double timeout) {
-  ScriptConn& c = *check_conn(L);
+// `data` is only looked at here: what the socket does not take at once is copied.
+int start_write(lua_State* L, ScriptConn& c, std::string_view data, double timeout) {
   // What the socket takes at once needs no wait: the conversation goes on without yielding
   // (a wait costs a yield, a round through the event loop and a resume).
   std::size_t sent = c.net->write_now(data);
@@ -404,12 +480,11 @@ int start_write(lua_State* L, std::string data, double timeout) {
     lua_pushboolean(L, 1);
     return 1;
   }
-  data.erase(0, sent);
   std::shared_ptr<ScriptConn> conn = check_conn(L);
   Engine& engine = *c.engine;
   int task = engine.prepare_wait(L);
   c.net->write(
-      std::move(data), deadline_after(timeout),
+      std::string(data.substr(sent)), deadline_after(timeout),
       [conn, task, &engine, timeout](const net::Outcome& o) {
         engine.wake(task, [conn, o, timeout](lua_State* co) {
           if (o.end == net::End::done) {
@@ -432,11 +507,23 @@ int start_write(lua_State* L, std::string data, double timeout) {
 // c.last_command: the verb of the line sent last ("MAIL", "RCPT", ...), which --strict uses to
 // check that a reply code is one the command may get. A script field: libraries may set it.
 void remember_command(lua_State* L, std::string_view line) {
-  std::size_t end = line.find_first_of(" :");
-  std::string verb(line.substr(0, end == std::string_view::npos ? line.size() : end));
-  for (auto& ch : verb) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  std::size_t end = 0;
+  while (end < line.size() && line[end] != ' ' && line[end] != ':') ++end;
+  // (the verb up to a NUL byte, as it was when it went through lua_pushstring)
+  std::string_view verb = line.substr(0, std::min(end, line.find('\0')));
+  std::string upper;
+  char small[64];
+  char* out = small;
+  if (verb.size() > sizeof small) {
+    upper.resize(verb.size());
+    out = upper.data();
+  }
+  for (std::size_t i = 0; i < verb.size(); ++i) {
+    char ch = verb[i];
+    out[i] = ch >= 'a' && ch <= 'z' ? static_cast<char>(ch - 'a' + 'A') : ch;
+  }
   lua_getiuservalue(L, 1, 1);
-  lua_pushstring(L, verb.c_str());
+  lua_pushlstring(L, out, verb.size());
   lua_setfield(L, -2, "last_command");
   lua_pop(L, 1);
 }
@@ -445,8 +532,10 @@ void remember_command(lua_State* L, std::string_view line) {
 int l_send(lua_State* L) {
   ScriptConn& c = usable(L, "send");
   std::string_view line = check_bytes(L, 2);
-  std::size_t bad = line.find_first_of("\r\n");
-  if (bad != std::string_view::npos) {
+  // (find_first_of("\r\n") calls memchr for every byte of the line)
+  std::size_t bad = 0;
+  while (bad < line.size() && line[bad] != '\r' && line[bad] != '\n') ++bad;
+  if (bad < line.size()) {
     raise(L, kScriptError, "script",
           "send: the line holds a " + std::string(line[bad] == '\r' ? "CR" : "LF") + " at byte " +
               std::to_string(bad + 1) +
@@ -454,9 +543,19 @@ int l_send(lua_State* L) {
   }
   c.log_sent_line(line);
   remember_command(L, line);
-  std::string data(line);
-  data += "\r\n";
-  return start_write(L, std::move(data), op_timeout(L, 3, c));
+  double timeout = op_timeout(L, 3, c);
+  // The line and its CRLF: on the stack when it is short (a command), no allocation.
+  char small[512];
+  if (line.size() + 2 <= sizeof small) {
+    std::memcpy(small, line.data(), line.size());
+    small[line.size()] = '\r';
+    small[line.size() + 1] = '\n';
+    return start_write(L, c, std::string_view(small, line.size() + 2), timeout);
+  }
+  std::string data;
+  data.reserve(line.size() + 2);
+  data.append(line).append("\r\n");
+  return start_write(L, c, data, timeout);
 }
 
 // c:send_raw(bytes): exactly these bytes.
@@ -464,7 +563,7 @@ int l_send_raw(lua_State* L) {
   ScriptConn& c = usable(L, "send_raw");
   std::string_view bytes = check_bytes(L, 2);
   c.log_sent_bytes(bytes);
-  return start_write(L, std::string(bytes), op_timeout(L, 3, c));
+  return start_write(L, c, bytes, op_timeout(L, 3, c));
 }
 
 //---------------------------------------------------------------------------------------------
@@ -785,6 +884,16 @@ int l_index(lua_State* L) {
   return 1;
 }
 
+// c:method(): the methods table (the closure's upvalue) has it. Not through protect<>, which
+// costs more than the lookup (a load test looks a method up for every command and reply):
+// nothing here can raise.
+int l_index_method(lua_State* L) {
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
+  lua_pop(L, 1);
+  return protect<l_index>(L);
+}
+
 int l_newindex(lua_State* L) {
   lua_getiuservalue(L, 1, 1);
   lua_pushvalue(L, 2);
@@ -840,6 +949,10 @@ void ScriptConn::note(const std::string& text) {
   if (show) engine->transcript().note(id, text);
 }
 
+bool ScriptConn::noting() const {
+  return show && engine->transcript().active();
+}
+
 void set_framing(lua_State* L, ScriptConn& c, const std::string& name) {
   auto framer = framing::make_framer(name, c.limits);
   if (!framer) {
@@ -850,7 +963,9 @@ void set_framing(lua_State* L, ScriptConn& c, const std::string& name) {
 }
 
 std::shared_ptr<ScriptConn> make_conn(Engine& engine, std::unique_ptr<net::Transport> transport,
-                                      std::string label, bool server_role, int owner) {
+                                      std::string label, bool server_role, int owner,
+                                      std::unique_ptr<framing::Framer> framer,
+                                      std::string_view framing_name) {
   auto c = std::make_shared<ScriptConn>();
   c->engine = &engine;
   c->net = std::make_shared<net::Connection>(engine.io(), std::move(transport), label);
@@ -858,8 +973,13 @@ std::shared_ptr<ScriptConn> make_conn(Engine& engine, std::unique_ptr<net::Trans
   c->id = engine.next_connection_id();
   c->server_role = server_role;
   c->timeout = engine.options().timeout;
-  c->framing_name = server_role ? "line" : "smtp";
-  c->framer = framing::make_framer(c->framing_name, c->limits);
+  if (framer) {
+    c->framer = std::move(framer);
+    c->framing_name = framing_name;
+  } else {
+    c->framing_name = server_role ? "line" : "smtp";
+    c->framer = framing::make_framer(c->framing_name, c->limits);
+  }
   std::weak_ptr<ScriptConn> weak = c;
   engine.register_conn(c->id, owner >= 0                     ? owner
                               : Engine::running() != nullptr ? Engine::running()->id
@@ -880,9 +1000,8 @@ std::shared_ptr<ScriptConn> make_conn(Engine& engine, std::unique_ptr<net::Trans
 }
 
 void push_conn(lua_State* L, std::shared_ptr<ScriptConn> conn) {
-  auto* p = static_cast<std::shared_ptr<ScriptConn>*>(
-      lua_newuserdatauv(L, sizeof(std::shared_ptr<ScriptConn>), 1));
-  new (p) std::shared_ptr<ScriptConn>(std::move(conn));
+  auto* p = static_cast<ConnUserdata*>(lua_newuserdatauv(L, sizeof(ConnUserdata), 1));
+  new (p) ConnUserdata{std::move(conn)};
   lua_newtable(L);
   lua_setiuservalue(L, -2, 1);
   luaL_setmetatable(L, kConnMeta);
@@ -910,7 +1029,7 @@ void open_connection_methods(lua_State* L) {
 
   luaL_newmetatable(L, kConnMeta);
   lua_rawgetp(L, LUA_REGISTRYINDEX, &kMethodsKey);
-  lua_pushcclosure(L, protect<l_index>, 1);
+  lua_pushcclosure(L, l_index_method, 1);
   lua_setfield(L, -2, "__index");
   const luaL_Reg meta[] = {{"__newindex", protect<l_newindex>},
                            {"__gc", protect<l_gc>},

@@ -38,6 +38,9 @@ struct ConnectSpec {
   framing::Limits limits;
   net::ClientTlsOptions tls_options;
   bool show = true;
+  /// The framer of `framing` with `limits`, made when connect() checked the name: the
+  /// connection takes it over (moved out of a spec that is otherwise only read).
+  mutable std::unique_ptr<framing::Framer> framer;
 };
 
 ConnectSpec read_spec(lua_State* L, Engine& engine) {
@@ -125,14 +128,15 @@ void handshake_then_wake(Engine& engine, int task, std::shared_ptr<ScriptConn> c
 std::shared_ptr<ScriptConn> wrap_connected(Engine& engine, int owner, const ConnectSpec& spec,
                                            std::unique_ptr<net::Transport> transport,
                                            const std::string& label) {
-  auto conn = make_conn(engine, std::move(transport), label, false, owner);
+  auto framer =
+      spec.framer ? std::move(spec.framer) : framing::make_framer(spec.framing, spec.limits);
+  auto conn =
+      make_conn(engine, std::move(transport), label, false, owner, std::move(framer), spec.framing);
   conn->host = spec.host;
   conn->port = spec.port.empty() ? 0 : std::atoi(spec.port.c_str());
   conn->timeout = spec.timeout;
   conn->limits = spec.limits;
   conn->show = spec.show;
-  conn->framer = framing::make_framer(spec.framing, conn->limits);
-  conn->framing_name = spec.framing;
   const net::ClientTlsOptions& o = spec.tls_options;
   bool given = !o.sni.empty() || !o.verify || !o.ca_file.empty() || !o.ca_pem.empty() ||
                !o.cert_file.empty() || !o.key_file.empty() || !o.min_version.empty() ||
@@ -141,7 +145,7 @@ std::shared_ptr<ScriptConn> wrap_connected(Engine& engine, int owner, const Conn
     conn->tls_options = std::make_unique<net::ClientTlsOptions>(o);
     conn->tls_options->host = spec.host;
   }
-  conn->note("connected to " + label);
+  if (conn->noting()) conn->note("connected to " + label);
   return conn;
 }
 
@@ -207,9 +211,26 @@ std::optional<unsigned short> numeric_port(const std::string& port) {
   return static_cast<unsigned short>(v);
 }
 
+// An address as inet_ntop writes it; IPv4 by hand (inet_ntop took ~1,700 instructions of the
+// ~10,000 of a loopback connect: every conversation of a load test opens one).
+std::string address_text(const asio::ip::address& address) {
+  if (!address.is_v4()) return address.to_string();
+  auto bytes = address.to_v4().to_bytes();
+  char text[16];
+  char* out = text;
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    unsigned v = bytes[i];
+    if (i > 0) *out++ = '.';
+    if (v >= 100) *out++ = static_cast<char>('0' + v / 100);
+    if (v >= 10) *out++ = static_cast<char>('0' + v / 10 % 10);
+    *out++ = static_cast<char>('0' + v % 10);
+  }
+  return std::string(text, static_cast<std::size_t>(out - text));
+}
+
 // "127.0.0.1:25", or "[::1]:25" (and "name (address:port)" when the script gave a name).
 std::string endpoint_label(const ConnectSpec& spec, const tcp::endpoint& ep) {
-  std::string address = ep.address().to_string();  // inet_ntop: once
+  std::string address = address_text(ep.address());
   std::string label =
       ep.address().is_v6() ? "[" + address + "]:" + spec.port : address + ":" + spec.port;
   if (spec.host != address) label = spec.host + " (" + label + ")";
@@ -306,9 +327,8 @@ void connect_tcp(Engine& engine, int task, std::shared_ptr<ConnectSpec> spec) {
 int l_connect(lua_State* L) {
   Engine& engine = Engine::of(L);
   auto spec = std::make_shared<ConnectSpec>(read_spec(L, engine));
-  if (!framing::make_framer(spec->framing, spec->limits)) {
-    raise_text(L, "connect: unknown framing \"%s\"", spec->framing.c_str());
-  }
+  spec->framer = framing::make_framer(spec->framing, spec->limits);
+  if (!spec->framer) raise_text(L, "connect: unknown framing \"%s\"", spec->framing.c_str());
   if (spec->tls) net::make_client_context(spec->tls_options);  // a bad ca= fails here, at once
   Task* running = Engine::task_of(L);
   if (running != nullptr && spec->path.empty() && !spec->tls) {

@@ -116,7 +116,7 @@ std::shared_ptr<Relay>& check_relay(lua_State* L) {
 }
 
 std::shared_ptr<ScriptConn>& check_script_conn(lua_State* L, int idx) {
-  return *static_cast<std::shared_ptr<ScriptConn>*>(check_udata(L, idx, kConnMeta));
+  return static_cast<ConnUserdata*>(check_udata(L, idx, kConnMeta))->conn;
 }
 
 int side_arg(lua_State* L, int idx) {

@@ -59,13 +59,26 @@ struct ScriptConn {
   void log_sent_line(std::string_view line);
   void log_sent_bytes(std::string_view bytes);
   void note(const std::string& text);
+  /// Whether note() writes anything (so that a caller need not build the text for nothing).
+  bool noting() const;
+};
+
+/// A connection's Lua userdata: the connection, then a mark that no other userdata holds (the
+/// address of kConnMark), so that a check can tell one by its size and mark alone.
+inline constexpr char kConnMark = 'c';
+struct ConnUserdata {
+  std::shared_ptr<ScriptConn> conn;
+  const char* mark = &kConnMark;
 };
 
 /// Wraps a new connection as Lua userdata (registers it to be closed at the end of the run).
 void push_conn(lua_State* L, std::shared_ptr<ScriptConn> conn);
-/// `owner`: the task id on whose behalf it opens (cancelling that task closes it).
+/// `owner`: the task id on whose behalf it opens (cancelling that task closes it). `framer`:
+/// the framing named `framing_name`, when the caller made it already; else the role's default.
 std::shared_ptr<ScriptConn> make_conn(Engine& engine, std::unique_ptr<net::Transport> transport,
-                                      std::string label, bool server_role, int owner);
+                                      std::string label, bool server_role, int owner,
+                                      std::unique_ptr<framing::Framer> framer = nullptr,
+                                      std::string_view framing_name = {});
 void set_framing(lua_State* L, ScriptConn& conn, const std::string& name);
 void push_facts(lua_State* L, const net::TlsFacts& facts);
 /// Settles a finished handshake: on success records c.tls and notes it in the transcript.
