@@ -220,6 +220,14 @@ std::string Unit::whole_raw() const {
 
 std::optional<std::string> take_line(InputBuffer& in, const Limits& limits, bool& bare_lf,
                                      std::string& error) {
+  auto line = take_line_view(in, limits, bare_lf, error);
+  if (!line) return std::nullopt;
+  return std::string(*line);
+}
+
+// (Consumed bytes stay where they are until the next append: see InputBuffer::consume.)
+std::optional<std::string_view> take_line_view(InputBuffer& in, const Limits& limits, bool& bare_lf,
+                                               std::string& error) {
   std::size_t lf = in.find_lf();
   if (lf == std::string_view::npos) {
     // A line of max_line bytes may be buffered with its CR, waiting for the LF.
@@ -237,9 +245,8 @@ std::optional<std::string> take_line(InputBuffer& in, const Limits& limits, bool
             std::to_string(len) + " bytes)";
     return std::nullopt;
   }
-  std::string line(v.substr(0, len));
   in.consume(lf + 1);
-  return line;
+  return v.substr(0, len);
 }
 
 namespace {
@@ -353,7 +360,9 @@ class SmtpFramer final : public Framer {
       std::string_view v = in.view();
       bool bare_lf = false;
       std::size_t before = in.size();
-      auto line = take_line(in, limits_, bare_lf, error);
+      // A view of the line: it is copied once, into the reply's lines (a reply of ten lines,
+      // as EHLO's, made and dropped a string per line besides).
+      auto line = take_line_view(in, limits_, bare_lf, error);
       if (!line) {
         if (!error.empty()) {
           reset();
@@ -368,11 +377,17 @@ class SmtpFramer final : public Framer {
         reset();
         return Status::error;
       }
+      auto parsed = parse_smtp_line(*line);
+      if (!in_reply_ && parsed && parsed->more) {
+        // The first line of a reply that goes on (EHLO's): room for what is buffered (most
+        // often the whole reply), and for a few lines, at once rather than grown line by line.
+        pending.raw.reserve(std::min<std::size_t>(before, 4096));
+        pending.lines.reserve(8);
+      }
       pending.raw.append(v.substr(0, used));
       if (bare_lf) note(kBareLf, "line ended in a bare LF, not CRLF");
-      auto parsed = parse_smtp_line(*line);
       if (!in_reply_) {
-        if (!parsed) return finish_uncoded(std::move(*line));
+        if (!parsed) return finish_uncoded(std::string(*line));
         in_reply_ = true;
         pending.code = parsed->code;
         pending.enhanced = std::string(parse_enhanced(parsed->text));
@@ -388,8 +403,9 @@ class SmtpFramer final : public Framer {
         return Status::error;
       }
       if (!parsed) {
-        note(kUncoded, "continuation line without a reply code: " + line->substr(0, 60));
-        pending.lines.push_back(std::move(*line));
+        note(kUncoded,
+             "continuation line without a reply code: " + std::string(line->substr(0, 60)));
+        pending.lines.emplace_back(*line);
         continue;
       }
       if (parsed->code != *pending.code) {
@@ -422,7 +438,10 @@ class SmtpFramer final : public Framer {
       pending.text = pending.lines[0];
       return Status::unit;
     }
+    std::size_t size = pending.lines.size() - 1;
+    for (const auto& line : pending.lines) size += line.size();
     std::string text;
+    text.reserve(size);
     for (std::size_t i = 0; i < pending.lines.size(); ++i) {
       if (i > 0) text += '\n';
       text += pending.lines[i];

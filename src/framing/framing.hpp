@@ -187,6 +187,10 @@ constexpr std::size_t kHugePagesFrom = 4u << 20;
 /// `bare_lf` tells whether the line ended in LF alone.
 std::optional<std::string> take_line(InputBuffer& in, const Limits& limits, bool& bare_lf,
                                      std::string& error);
+/// As take_line, without a copy: the line as a view of the buffer's consumed bytes, valid
+/// until the next append() to `in`.
+std::optional<std::string_view> take_line_view(InputBuffer& in, const Limits& limits, bool& bare_lf,
+                                               std::string& error);
 
 /// SMTP reply-line grammar: "ddd" followed by '-', ' ' or the end of the line.
 /// Returns the code and whether the line continues the reply ('-').

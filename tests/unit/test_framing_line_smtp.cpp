@@ -361,6 +361,31 @@ TEST_CASE("smtp: a multi-line reply and the next reply", "[framing][smtp]") {
   for (const auto& u : fed.units) REQUIRE(u.violations.empty());
 }
 
+// The framer takes lines as views of the buffer and makes room for a reply that goes on at its
+// first line (8 lines, the bytes buffered up to 4 KB): past that room, with lines too long for
+// a string's own buffer, and with the next reply buffered behind it, every byte still lands
+// where it belongs, for every split of the input.
+TEST_CASE("smtp: a reply of more lines than it made room for", "[framing][smtp]") {
+  std::string input;
+  std::vector<std::string> lines;
+  for (int i = 0; i < 12; ++i) {
+    lines.push_back("capability-number-" + std::to_string(i) + " with an argument");
+    input += "250" + std::string(i < 11 ? "-" : " ") + lines.back() + "\r\n";
+  }
+  std::string first = input;
+  input += "221 2.0.0 bye\r\n";
+  auto fed = same_for_every_split(smtp_framer(), input);
+  REQUIRE(fed.units.size() == 2);
+  REQUIRE(fed.units[0].lines == lines);
+  std::string text;
+  for (const auto& l : lines) text += (text.empty() ? "" : "\n") + l;
+  REQUIRE(fed.units[0].text == text);
+  REQUIRE(fed.units[0].raw == first);
+  REQUIRE(fed.units[1].raw == "221 2.0.0 bye\r\n");
+  REQUIRE(fed.units[1].lines == std::vector<std::string>{"2.0.0 bye"});
+  for (const auto& u : fed.units) REQUIRE(u.violations.empty());
+}
+
 TEST_CASE("smtp: a reply waits for its last line", "[framing][smtp]") {
   auto f = make_smtp_framer({});
   InputBuffer in;
