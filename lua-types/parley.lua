@@ -375,6 +375,14 @@ function parley.mask(text, client_line) end
 ---@return integer? bare_cr
 function parley.wire_text(text) end
 
+--- What SMTP sends after DATA: the text as `wire_text` gives it, dot-stuffed (a "." starting a
+--- line gets another), and the final ".\r\n". A bare CR cannot be sent: then nil and its byte
+--- position (the first, as `wire_text` says).
+---@param text string
+---@return string|nil wire
+---@return integer? bare_cr
+function parley.wire_message(text) end
+
 --- The running conversation's id (0 outside one).
 ---@return integer
 function parley.task_id() end

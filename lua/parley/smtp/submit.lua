@@ -18,6 +18,7 @@ M.methods = Session
 
 local misuse, address, is_ascii = args.misuse, args.address, args.is_ascii
 local message_text, mail_line, rcpt_line = args.message_text, args.mail_line, args.rcpt_line
+local message_wire, wire_message = args.message_wire, parley.wire_message
 local run, check, read_any = check_mod.run, check_mod.check, check_mod.read_any
 local matches, refuse = check_mod.matches, check_mod.refuse
 -- The bindings' own send_raw, not looked up through the connection's __index per message.
@@ -96,10 +97,10 @@ end
 -- @return the reply after the final dot (with `queue_id` when the server named one); in an
 --   LMTP session an array of replies, one per accepted recipient, each with `rcpt`
 function Session:data(msg, opts)
-  local text = message_text(self, msg, "DATA")
+  local wire = message_wire(self, msg, "DATA")
   local r = run(self, "DATA", 354, opts and { expect = opts.expect_data, timeout = opts.timeout })
   if type(r) ~= "table" or r.code ~= 354 then return r end
-  send_raw(self.conn, args.dot_stuff(text) .. ".\r\n")
+  send_raw(self.conn, wire)
   return final_replies(self, "DATA", opts)
 end
 
@@ -248,7 +249,7 @@ function Session:send_message(t)
     res.data = chunks_of(self, text, t.chunk_size)
   else
     batch:check("DATA", batch:reply(#lines + 1), 354)
-    send_raw(self.conn, args.dot_stuff(text) .. ".\r\n")
+    send_raw(self.conn, wire_message(text))  -- text is on the wire already: stuffed, the dot added
     res.data = final_replies(self, "DATA", { timeout = t.timeout })
   end
   res.queue_id = res.data and (res.data.queue_id or (res.data[1] and res.data[1].queue_id))
