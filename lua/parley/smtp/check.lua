@@ -58,6 +58,29 @@ for _, spec in ipairs { 220, 221, 235, 250, 354, "2xx" } do
   USUAL_MATCH[spec], USUAL_DESC[spec] = core.scalar_match(spec)
 end
 
+-- check with alternatives (a table, a function, `pre`): through c:expect. Apart from check,
+-- whose locals its closures would otherwise capture: a function with captured locals closes
+-- them on every return, the usual one's too.
+local function check_alternatives(s, what, spec, timeout, pre)
+  if spec == false then spec = REFUSAL end
+  local alts, failed = {}, nil
+  for _, a in ipairs(pre or {}) do alts[#alts + 1] = a end
+  if type(spec) == "table" and getmetatable(spec) == nil then
+    for _, a in ipairs(spec) do alts[#alts + 1] = type(a) == "table" and a or { a } end
+    alts.timeout, alts.eof = spec.timeout, spec.eof
+  else
+    alts[#alts + 1] = { spec }
+  end
+  if alts.timeout == nil then
+    alts.timeout = function() session.timed_out(s, what, describe(spec), timeout) end
+  end
+  if alts.eof == nil then alts.eof = function() session.closed(s, what, describe(spec)) end end
+  alts[#alts + 1] = { function() return true end, function(r) failed = r end }
+  local results = table.pack(s.conn:expect(alts, timeout))
+  if failed then refuse(s, what, spec, failed) end
+  return table.unpack(results, 1, results.n)
+end
+
 -- Reads one reply for `what` and checks it against `spec` (as c:expect takes it). `pre` are
 -- alternatives tried first (the AUTH continuation). A reply matching nothing fails with a
 -- message naming the command.
@@ -75,25 +98,8 @@ local function check(s, what, spec, timeout, pre)
     local desc
     match, desc = core.scalar_match(spec)
     if match then return read(s, what, timeout, desc, match) end
-  elseif spec == false then
-    spec = REFUSAL
   end
-  local alts, failed = {}, nil
-  for _, a in ipairs(pre or {}) do alts[#alts + 1] = a end
-  if type(spec) == "table" and getmetatable(spec) == nil then
-    for _, a in ipairs(spec) do alts[#alts + 1] = type(a) == "table" and a or { a } end
-    alts.timeout, alts.eof = spec.timeout, spec.eof
-  else
-    alts[#alts + 1] = { spec }
-  end
-  if alts.timeout == nil then
-    alts.timeout = function() session.timed_out(s, what, describe(spec), timeout) end
-  end
-  if alts.eof == nil then alts.eof = function() session.closed(s, what, describe(spec)) end end
-  alts[#alts + 1] = { function() return true end, function(r) failed = r end }
-  local results = table.pack(s.conn:expect(alts, timeout))
-  if failed then refuse(s, what, spec, failed) end
-  return table.unpack(results, 1, results.n)
+  return check_alternatives(s, what, spec, timeout, pre)
 end
 
 -- Any reply at all (handlers installed with `on` and --strict still apply).
