@@ -301,12 +301,18 @@ local function settle(self, spec, r, started, seconds)
       end
     end
   end
-  if type(spec) ~= "table" then
-    local m = spec
+  -- A code, class or pattern from the cache (prepare put it there): its test without a call of
+  -- type() or scalar_alternatives. (One register for it and the branches below, as before.)
+  local m = scalar_alts[spec]
+  if m then
+    if m[1].match(r) then return r end
+  elseif type(spec) ~= "table" then
+    m = spec
     if type(m) ~= "function" then m = scalar_alternatives(m)[1].match end
     if m(r) then return r end
   else
-    local i, m = 1, spec[1]
+    local i = 1
+    m = spec[1]
     while m ~= nil do
       if type(m) == "table" then m = m[1] end
       if type(m) ~= "function" then m = scalar_alternatives(m)[1].match end
