@@ -226,6 +226,24 @@ function M.receive(c, seconds)
   return r
 end
 
+--- The second half of `receive`, for a library that reads the reply `r` itself (with
+-- read_reply and the clock, as receive does): the --strict check and the handlers installed
+-- with `on`; needed only when `--strict` is on or `on_handlers[c]` holds any.
+-- @return what receive returns for a reply
+function M.received(c, r)
+  if parley.options.strict then strict_check(c, r) end
+  local on = on_handlers[c]
+  if on then
+    for _, h in ipairs(on) do
+      if h.match(r) then return r, "handled", table.pack(h.fn(r, c)) end
+    end
+  end
+  return r
+end
+
+--- The handlers installed with `on`, by connection (weak keys; read it, do not change it).
+M.on_handlers = on_handlers
+
 --- The test of a plain code, class or pattern and its description for failure messages
 -- (made once per spec, as `expect` makes them), or nil for anything else (functions, tables).
 function M.scalar_match(spec)

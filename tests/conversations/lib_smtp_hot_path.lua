@@ -4,7 +4,8 @@
 -- memo's bound too); the results of an `on` handler that took a command's reply, nil among
 -- them; s.envelope before the first MAIL; a queue id after replies naming none; dot-stuffing
 -- of a message that starts with "." and has LF and CRLF line ends; connect with and without
--- options (timeout=, transcript=false).
+-- options (timeout=, transcript=false); a command's usual reply tested by check itself (codes,
+-- classes, `on` handlers and --strict in the way, no reply, the end of the connection).
 -- exit: 0
 -- stdout: hot path ok
 -- stderr: MAIL FROM:<loud@example.net>
@@ -42,6 +43,13 @@ local function serve(srv, st)
         st.raw[#st.raw + 1] = l
       end
       c:send(table.remove(st.finals, 1) or "250 2.0.0 Ok")
+    elseif verb == "ECHO" then
+      c:send(line:sub(6))  -- the rest of the line is the reply
+    elseif verb == "SILENT" then  -- luacheck: ignore 542
+      -- no reply
+    elseif verb == "BYE" then
+      c:close()
+      return
     elseif verb == "QUIT" then
       c:send("221 bye")
       c:close()
@@ -176,6 +184,56 @@ do
   local ok, err = pcall(s.data, s, "bare\rCR\n")
   check(not ok and err.exit == 2 and err.message:find("bare CR at byte 5", 1, true), tostring(err))
   s:quit(); task:join()
+end
+
+-- 5. A command's usual reply (a code or "2xx") is tested in check itself, read_reply called
+-- there: codes near the one wanted, other classes, no code; handlers from `on` and --strict in
+-- the way; no reply at all, and the end of the connection.
+do
+  local parley = require "parley"
+  local st = {}
+  local s, task = session(st)
+  local function refused(line, spec, message)
+    local ok, err = pcall(s.command, s, line, { expect = spec, timeout = 0.5 })
+    check(not ok and type(err) == "table" and err.exit == 1 and err.message:find(message, 1, true),
+      line .. ": " .. tostring(type(err) == "table" and err.message or err))
+    return err
+  end
+  check(s:command("ECHO 250 exact", { expect = 250 }).text == "exact", "250")
+  check(s:command("ECHO 221 2.0.0 bye", { expect = 221 }).enhanced == "2.0.0", "221")
+  local err = refused("ECHO 251 near", 250, "ECHO 251 near: expected 250, got: 251 near")
+  check(err.code == 251, "the error carries the code")
+  refused("ECHO 220 near", 221, "expected 221, got: 220 near")
+  check(s:command("ECHO 252 class", { expect = "2xx" }).code == 252, "2xx")
+  check(s:command("ECHO 299 class", { expect = "2xx" }).code == 299, "2xx: 299")
+  refused("ECHO 354 go on", "2xx", "expected 2xx, got: 354 go on")
+  refused("ECHO 199 before", "2xx", "expected 2xx, got: 199 before")
+  refused("ECHO no code at all", "2xx", "expected 2xx, got: no code at all")
+  refused("ECHO no code", 250, "expected 250, got: no code")
+  check(s:mail("a@example.net").code == 250 and s:rcpt("b@example.net").code == 250, "mail, rcpt")
+
+  -- A handler that does not take the reply leaves it to the test; one that does, takes it.
+  s:on("421", function(r) return "taken", r.code end)
+  check(s:command("ECHO 250 past the handler", { expect = 250 }).code == 250, "past the handler")
+  local a, b = s:command("ECHO 421 4.3.2 closing", { expect = 250 })
+  check(a == "taken" and b == 421, "the handler's results: " .. tostring(a))
+  refused("ECHO 550 5.1.1 no", 250, "expected 250, got: 550 5.1.1 no")
+  s:off()
+
+  -- --strict checks the reply before the test.
+  parley.options.strict = true
+  local ok, res = pcall(s.command, s, "ECHO 250 2.0.0 fine", { expect = 250 })
+  local strict_err = select(2, pcall(s.command, s, "ECHO 250 5.1.0 odd", { expect = 250 }))
+  parley.options.strict = false
+  check(ok and res.code == 250, "strict, a clean reply: " .. tostring(type(res) == "table" and res.message or res))
+  check(type(strict_err) == "table" and strict_err.message:find("protocol violation (--strict)", 1, true),
+    "strict: " .. tostring(type(strict_err) == "table" and strict_err.message or strict_err))
+
+  -- Nothing comes, then the server hangs up.
+  refused("SILENT", 250, "SILENT: expected 250, but nothing came from 127.0.0.1:" .. srv.port .. " within 0.5 s")
+  refused("BYE", 221, "BYE: expected 221, but 127.0.0.1:" .. srv.port .. " closed the connection")
+  s:close()
+  task:join()
 end
 
 print("hot path ok")
