@@ -73,6 +73,20 @@ void add_pem_to_store(SSL_CTX* ctx, const std::string& pem) {
   if (added == 0) throw std::runtime_error("ca_pem holds no PEM certificate");
 }
 
+// A P-256 key, as EVP_EC_gen("P-256") makes it: that macro's function, EVP_PKEY_Q_keygen, takes
+// variable arguments, which a forwarder of openssl_lazy.cpp could not pass on.
+PkeyPtr make_p256_key() {
+  using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, Deleter<EVP_PKEY_CTX, EVP_PKEY_CTX_free>>;
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+  EVP_PKEY* key = nullptr;
+  if (!ctx || EVP_PKEY_keygen_init(ctx.get()) <= 0 ||
+      EVP_PKEY_CTX_set_group_name(ctx.get(), "P-256") <= 0 ||
+      EVP_PKEY_generate(ctx.get(), &key) <= 0) {
+    return nullptr;
+  }
+  return PkeyPtr(key);
+}
+
 // The certificate and key made on the fly for TLS listeners without one.
 struct SelfSigned {
   PkeyPtr key;
@@ -96,7 +110,7 @@ void add_extension(X509* cert, int nid, const char* value) {
 // wrong.example only).
 SelfSigned make_self_signed(const std::string& profile = "") {
   SelfSigned s;
-  s.key.reset(EVP_EC_gen("P-256"));
+  s.key = make_p256_key();
   if (!s.key) throw std::runtime_error("cannot make a key: " + openssl_errors());
   s.cert.reset(X509_new());
   X509* cert = s.cert.get();
