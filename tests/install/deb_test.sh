@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Debian package of BUILD_DIR (cpack -G DEB, dependencies from dpkg-shlibdeps) and
-# checks it: its dependencies name the shared libraries (libedit2 too, which the binary loads
-# itself), `parley demo` runs from the extracted package, `man -l` renders its pages, its
+# checks it: its dependencies name the shared libraries (libedit2 and libssl3 too, which the
+# binary loads itself), `parley demo` runs from the extracted package, `man -l` renders its pages, its
 # completions are in the vendor directories, the editor definitions are in
 # /usr/share/parley/lua-types.
 # Usage: deb_test.sh BUILD_DIR        (run by scripts/test)
@@ -30,6 +30,12 @@ dpkg-deb -x "$deb" "$work/root"
 # links it in instead.
 if grep -qa 'libedit\.so\.2' "$work/root/usr/bin/parley"; then
   check "depends on libedit2 (parley shell loads libedit.so.2)" grep -q "libedit2" <<<"$depends"
+fi
+# The shared build loads OpenSSL at its first TLS or crypto call (dlopen of libssl.so.3 and
+# libcrypto.so.3), without DT_NEEDED; the static build links it in.
+if grep -qa 'libssl\.so\.3' "$work/root/usr/bin/parley"; then
+  check "depends on libssl3 (>= 3.0.0) (parley loads libssl.so.3 itself)" \
+    grep -q "libssl3 (>= 3\.0\.0)" <<<"$depends"
 fi
 check "usr/bin/parley demo" timeout 60 "$work/root/usr/bin/parley" demo -q
 for page in "$work"/root/usr/share/man/man*/*; do
