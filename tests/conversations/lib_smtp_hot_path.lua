@@ -88,6 +88,12 @@ do
   check(s.timeout == 7, "timeout= " .. tostring(s.timeout))
   s:mail("quiet@example.net")
   s:quit(); task:join()
+
+  -- The port as a string (as args give it), and no host (127.0.0.1).
+  task = spawn(serve, srv, st)
+  s = smtp.connect { port = tostring(srv.port) }
+  check(s.peer == "127.0.0.1:" .. srv.port and s.timeout == plain.timeout, "port as a string: " .. s.peer)
+  s:quit(); task:join()
 end
 
 -- 2. The lines of addresses sent before.
@@ -174,6 +180,9 @@ do
   check(s:data("x\n").queue_id == "ABC123", "queued as")
   check(smtp.queue_id("2.0.0 Ok") == nil and smtp.queue_id("2.0.0 Ok") == nil, "smtp.queue_id: none")
   check(smtp.queue_id("2.0.0 Ok: queued as XYZ9") == "XYZ9", "smtp.queue_id after none")
+  check(smtp.queue_id({ text = "2.0.0 Ok" }) == nil and smtp.queue_id(nil) == nil and
+    smtp.queue_id(42) == nil and smtp.queue_id({}) == nil, "smtp.queue_id: a reply without, nothing")
+  check(smtp.queue_id({ text = "2.0.0 Ok: queued as R2D2" }) == "R2D2", "smtp.queue_id of a reply")
   local r = s:data(".starts with a dot\n..two\r\n.\nmid . dot\r\n\n.last")
   check(r.code == 250, "data")
   local want = { "..starts with a dot", "...two", "..", "mid . dot", "", "..last" }

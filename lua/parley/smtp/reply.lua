@@ -103,8 +103,13 @@ local no_id, no_id_count = {}, 0
 -- @param text the reply text (with or without the enhanced code), or a reply
 -- @return the id, or nil
 function M.queue_id(text)
-  if type(text) == "table" then text = text.text end
-  if type(text) ~= "string" or no_id[text] then return nil end
+  -- A text known to name no id comes back without a call of type() (no_id holds strings only).
+  if no_id[text] then return nil end
+  if type(text) == "table" then
+    text = text.text
+    if no_id[text] then return nil end
+  end
+  if type(text) ~= "string" then return nil end
   local id = find_id(text)
   if id == nil and #text <= 256 then
     if no_id_count >= 256 then no_id, no_id_count = {}, 0 end
