@@ -204,6 +204,22 @@ local function strict_check(c, r)
   end
 end
 
+--- The second half of `receive`, for a library that reads the reply `r` itself (with
+-- read_reply and the clock, as receive does): the --strict check and the handlers installed
+-- with `on`; needed only when `--strict` is on or `on_handlers[c]` holds any.
+-- @return what receive returns for a reply
+local function received(c, r)
+  if parley.options.strict then strict_check(c, r) end
+  local on = on_handlers[c]
+  if on then
+    for _, h in ipairs(on) do
+      if h.match(r) then return r, "handled", table.pack(h.fn(r, c)) end
+    end
+  end
+  return r
+end
+M.received = received
+
 --- The reply-reading half of `expect`, for the protocol libraries' own checks (a command's
 -- reply is read thousands of times a second in a load test; building the alternatives of
 -- `expect` for each costs more than the read): reads the next reply, checks it under
@@ -216,28 +232,7 @@ function M.receive(c, seconds)
   local started = clock()
   local r, why = read_reply(c, seconds)
   if not r then return nil, why, clock() - started end
-  if parley.options.strict then strict_check(c, r) end
-  local on = on_handlers[c]
-  if on then
-    for _, h in ipairs(on) do
-      if h.match(r) then return r, "handled", table.pack(h.fn(r, c)) end
-    end
-  end
-  return r
-end
-
---- The second half of `receive`, for a library that reads the reply `r` itself (with
--- read_reply and the clock, as receive does): the --strict check and the handlers installed
--- with `on`; needed only when `--strict` is on or `on_handlers[c]` holds any.
--- @return what receive returns for a reply
-function M.received(c, r)
-  if parley.options.strict then strict_check(c, r) end
-  local on = on_handlers[c]
-  if on then
-    for _, h in ipairs(on) do
-      if h.match(r) then return r, "handled", table.pack(h.fn(r, c)) end
-    end
-  end
+  if parley.options.strict or on_handlers[c] then return received(c, r) end
   return r
 end
 
