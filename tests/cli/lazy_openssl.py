@@ -18,22 +18,12 @@ import sys
 import tempfile
 import time
 
+import libload
+from libload import check, loader_files
+
 parley = os.path.abspath(sys.argv[1])
 lazy = sys.argv[2].upper() in ("ON", "1", "TRUE", "YES")
 root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-failed = 0
-
-
-def check(what, ok, detail=""):
-    global failed
-    print(("ok   " if ok else "FAIL ") + what + ("" if ok else ": " + detail[-2000:]))
-    failed += 0 if ok else 1
-
-
-def loader_files(path_prefix):
-    """What LD_DEBUG=files wrote (to LD_DEBUG_OUTPUT=path_prefix, one file per process)."""
-    d, base = os.path.split(path_prefix)
-    return "".join(open(os.path.join(d, f)).read() for f in os.listdir(d) if f.startswith(base))
 
 
 def openssl_files(files):
@@ -145,17 +135,10 @@ try:
     if not lazy:
         print("skip missing-libssl checks: OpenSSL is linked into this build")
     else:
-        import ctypes
-        ctypes.CDLL("libssl.so.3")
-        lib = next(line.split()[-1] for line in open("/proc/self/maps") if "libssl.so.3" in line)
-        probe = subprocess.run(["unshare", "-m", "--propagation", "private", "mount", "--bind",
-                                "/dev/null", lib], capture_output=True, text=True)
-        if probe.returncode != 0:
-            print("skip missing-libssl checks: cannot hide libssl (unshare -m and mount need "
-                  "root): " + probe.stderr.strip())
+        hide, why = libload.hiding("libssl.so.3")
+        if hide is None:
+            print("skip missing-libssl checks: cannot hide libssl (" + why + ")")
         else:
-            hide = ["unshare", "-m", "--propagation", "private", "sh", "-c",
-                    "mount --bind /dev/null \"$1\" && shift && exec \"$@\"", "sh", lib]
             p, files = run_traced("hidden-plain", [parley, "run", client, "port=" + port],
                                   prefix=hide)
             check("libssl hidden: a plain conversation still works, exit 0",
@@ -184,4 +167,4 @@ finally:
         s.terminate()
         s.wait(timeout=30)
     shutil.rmtree(work, ignore_errors=True)
-sys.exit(1 if failed else 0)
+sys.exit(1 if libload.failed else 0)

@@ -18,21 +18,11 @@ import sys
 import tempfile
 import time
 
+import libload
+from libload import check, loader_files
+
 parley = os.path.abspath(sys.argv[1])
 linked = sys.argv[2].upper() in ("ON", "1", "TRUE", "YES")
-failed = 0
-
-
-def check(what, ok, detail=""):
-    global failed
-    print(("ok   " if ok else "FAIL ") + what + ("" if ok else ": " + detail[-1500:]))
-    failed += 0 if ok else 1
-
-
-def loader_files(path_prefix):
-    """What LD_DEBUG=files wrote (to LD_DEBUG_OUTPUT=path_prefix, one file per process)."""
-    d, base = os.path.split(path_prefix)
-    return "".join(open(os.path.join(d, f)).read() for f in os.listdir(d) if f.startswith(base))
 
 
 class Terminal:
@@ -148,20 +138,13 @@ try:
     if linked:
         print("skip no-libedit fallback: libedit is linked into this build")
     else:
-        import ctypes
-        ctypes.CDLL("libedit.so.2")
-        lib = next(line.split()[-1] for line in open("/proc/self/maps") if "libedit.so" in line)
-        probe = subprocess.run(["unshare", "-m", "--propagation", "private", "mount", "--bind",
-                                "/dev/null", lib], capture_output=True, text=True)
-        if probe.returncode != 0:
-            print("skip no-libedit fallback: cannot hide libedit (unshare -m and mount need root): "
-                  + probe.stderr.strip())
+        hide, why = libload.hiding("libedit.so.2")
+        if hide is None:
+            print("skip no-libedit fallback: cannot hide libedit (" + why + ")")
         else:
             os.remove(history)
             env = dict(os.environ, PARLEY_HISTORY=history, TERM="xterm")
-            hide = ("mount --bind /dev/null \"$1\" && shift && exec \"$@\"")
-            t = Terminal(["unshare", "-m", "--propagation", "private", "sh", "-c", hide, "sh",
-                          lib] + shell, env)
+            t = Terminal(hide + shell, env)
             check("no libedit: says what is missing",
                   t.expect(r"parley shell: no line editing nor history: .*libedit\.so\.2.*"
                            r"apt install libedit2"), t.text())
@@ -185,4 +168,4 @@ finally:
     serve.terminate()
     serve.wait(timeout=30)
     shutil.rmtree(work, ignore_errors=True)
-sys.exit(1 if failed else 0)
+sys.exit(1 if libload.failed else 0)
