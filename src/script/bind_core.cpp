@@ -293,73 +293,97 @@ int l_mask(lua_State* L) {
   return 1;
 }
 
-// parley.wire_text(text) -> text with CRLF line ends and a final CRLF | nil, byte of a bare CR.
-// What parley.smtp sends after DATA (before dot-stuffing): memchr over the message rather
-// than a Lua loop per line, which cost a load test with parley.smtp 72 calls per message.
-int l_wire_text(lua_State* L) {
-  size_t len = 0;
-  const char* s = check_string(L, 1, &len);
-  const char* end = s + len;
-  for (const char* p = s; (p = static_cast<const char*>(std::memchr(p, '\r', end - p))); ++p) {
-    if (p + 1 == end || p[1] != '\n') {
-      lua_pushnil(L);
-      lua_pushinteger(L, static_cast<lua_Integer>(p - s) + 1);
-      return 2;
-    }
-  }
-  std::size_t bare = 0;
-  for (const char* p = s; (p = static_cast<const char*>(std::memchr(p, '\n', end - p))); ++p) {
-    if (p == s || p[-1] != '\r') ++bare;
-  }
-  bool ends = len == 0 || (len >= 2 && end[-2] == '\r' && end[-1] == '\n');
-  if (bare == 0 && ends) {
-    lua_settop(L, 1);  // already as it goes on the wire: no copy
-    return 1;
-  }
-  std::string out;
-  out.reserve(len + bare + 2);
-  for (const char* p = s; p < end; ++p) {
-    if (*p == '\n' && (p == s || p[-1] != '\r')) out.push_back('\r');
-    out.push_back(*p);
-  }
-  if (!ends && !(out.size() >= 2 && out.compare(out.size() - 2, 2, "\r\n") == 0)) {
-    out.append("\r\n");
-  }
-  lua_pushlstring(L, out.data(), out.size());
-  return 1;
-}
+// What a text needs to go on the wire as lines (wire_text, wire_message), in one scan for LF
+// and one for CR: its first bare CR (one not right before an LF: an error), the CRs to add
+// before bare LFs, the dots to double where a line starts with one.
+struct WireScan {
+  const char* bare_cr = nullptr;
+  std::size_t bare_lf = 0;
+  std::size_t dots = 0;
+};
 
-// parley.wire_message(text) -> what parley.smtp sends after DATA: wire_text's text, dot-stuffed
-// (a "." starting a line gets another), and the final ".\r\n" | nil, byte of a bare CR (the
-// first, as wire_text says). One scan for LF and one for CR over the message, where wire_text,
-// the dot-stuffing's find and the concatenation of the final dot went over it three times,
-// with a Lua call and a string each (a load test of 1 KB messages: ~2 K instructions each).
-int l_wire_message(lua_State* L) {
-  size_t len = 0;
-  const char* s = check_string(L, 1, &len);
-  const char* end = s + len;
-  // What the text needs: the CRs of bare LFs, the dots to double, a final CRLF.
-  std::size_t extra = len > 0 && s[0] == '.' ? 1 : 0;
-  const char* cr = static_cast<const char*>(std::memchr(s, '\r', len));
+WireScan scan_wire(const char* s, const char* end) {
+  WireScan w;
+  if (s < end && s[0] == '.') ++w.dots;
+  const char* cr = static_cast<const char*>(std::memchr(s, '\r', end - s));
   for (const char* p = s; p < end;) {
     const auto* lf = static_cast<const char*>(std::memchr(p, '\n', end - p));
     const char* line_end = lf != nullptr ? lf : end;
     // Every CR must end a line (stand right before its LF).
     while (cr != nullptr && cr < line_end) {
       if (cr + 1 != lf) {
-        lua_pushnil(L);
-        lua_pushinteger(L, static_cast<lua_Integer>(cr - s) + 1);
-        return 2;
+        w.bare_cr = cr;
+        return w;
       }
       cr = static_cast<const char*>(std::memchr(cr + 1, '\r', end - cr - 1));
     }
     if (lf == nullptr) break;
-    if (lf == s || lf[-1] != '\r') ++extra;
-    if (lf + 1 < end && lf[1] == '.') ++extra;
+    if (lf == s || lf[-1] != '\r') ++w.bare_lf;
+    if (lf + 1 < end && lf[1] == '.') ++w.dots;
     p = lf + 1;
   }
+  return w;
+}
+
+// Writes s..end to `o` with a CR before each bare LF, a dot before a line's first dot when
+// `stuff`, and a final CRLF when `final_crlf`; returns the end of what it wrote.
+char* write_wire(const char* s, const char* end, bool stuff, bool final_crlf, char* o) {
+  bool line_start = true;
+  for (const char* p = s; p < end; ++p) {
+    if (stuff && line_start && *p == '.') *o++ = '.';
+    if (*p == '\n' && (p == s || p[-1] != '\r')) *o++ = '\r';
+    *o++ = *p;
+    line_start = *p == '\n';
+  }
+  if (final_crlf) {
+    *o++ = '\r';
+    *o++ = '\n';
+  }
+  return o;
+}
+
+// nil and the byte of a bare CR (1-based), as wire_text and wire_message return it.
+int push_bare_cr(lua_State* L, const char* s, const char* bare_cr) {
+  lua_pushnil(L);
+  lua_pushinteger(L, static_cast<lua_Integer>(bare_cr - s) + 1);
+  return 2;
+}
+
+// parley.wire_text(text) -> text with CRLF line ends and a final CRLF | nil, byte of a bare CR.
+// memchr over the message rather than a Lua loop per line, which cost a load test with
+// parley.smtp 72 calls per message.
+int l_wire_text(lua_State* L) {
+  size_t len = 0;
+  const char* s = check_string(L, 1, &len);
+  const char* end = s + len;
+  WireScan w = scan_wire(s, end);
+  if (w.bare_cr != nullptr) return push_bare_cr(L, s, w.bare_cr);
   bool final_crlf = len > 0 && end[-1] != '\n';
-  if (extra == 0) {
+  if (w.bare_lf == 0 && !final_crlf) {
+    lua_settop(L, 1);  // already as it goes on the wire: no copy
+    return 1;
+  }
+  std::size_t size = len + w.bare_lf + (final_crlf ? 2 : 0);
+  luaL_Buffer b;
+  char* out = luaL_buffinitsize(L, &b, size);
+  write_wire(s, end, false, final_crlf, out);
+  luaL_pushresultsize(&b, size);
+  return 1;
+}
+
+// parley.wire_message(text) -> what parley.smtp sends after DATA: wire_text's text, dot-stuffed
+// (a "." starting a line gets another), and the final ".\r\n" | nil, byte of a bare CR (the
+// first, as wire_text says). One scan, where wire_text, the dot-stuffing's find and the
+// concatenation of the final dot went over the message three times, with a Lua call and a
+// string each (a load test of 1 KB messages: ~2 K instructions each).
+int l_wire_message(lua_State* L) {
+  size_t len = 0;
+  const char* s = check_string(L, 1, &len);
+  const char* end = s + len;
+  WireScan w = scan_wire(s, end);
+  if (w.bare_cr != nullptr) return push_bare_cr(L, s, w.bare_cr);
+  bool final_crlf = len > 0 && end[-1] != '\n';
+  if (w.bare_lf == 0 && w.dots == 0) {
     // The usual message (CRLF line ends, no line starting with a dot): one copy, by concat.
     lua_settop(L, 1);
     if (final_crlf) {
@@ -370,22 +394,10 @@ int l_wire_message(lua_State* L) {
     lua_concat(L, 2);
     return 1;
   }
-  std::size_t size = len + extra + (final_crlf ? 2 : 0) + 3;
+  std::size_t size = len + w.bare_lf + w.dots + (final_crlf ? 2 : 0) + 3;
   luaL_Buffer b;
   char* out = luaL_buffinitsize(L, &b, size);
-  char* o = out;
-  bool line_start = true;
-  for (const char* p = s; p < end; ++p) {
-    if (line_start && *p == '.') *o++ = '.';
-    if (*p == '\n' && (p == s || p[-1] != '\r')) *o++ = '\r';
-    *o++ = *p;
-    line_start = *p == '\n';
-  }
-  if (final_crlf) {
-    *o++ = '\r';
-    *o++ = '\n';
-  }
-  std::memcpy(o, ".\r\n", 3);
+  std::memcpy(write_wire(s, end, true, final_crlf, out), ".\r\n", 3);
   luaL_pushresultsize(&b, size);
   return 1;
 }
